@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up the machine, builds, and runs every test project. Ends with "N passed, N failed[, N skipped]"
+# summed over all test projects, and exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+
+results=TestResults
+rm -rf "$results"
+dotnet build MetalAgent.sln -c Release --nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
+dotnet test MetalAgent.sln -c Release --no-build --nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
+  -- RunConfiguration.TestSessionTimeout=3600000
+status=$?
+
+passed=0 failed=0 skipped=0 files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  p=$(get passed); f=$(get failed); t=$(get total); e=$(get executed); n=$(get notExecuted)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + $(get error || echo 0) + $(get timeout || echo 0) + $(get aborted || echo 0)))
+  skipped=$((skipped + ${n:-0}))
+done
+test_projects=$(ls -d tests/*/ | wc -l)
+if [ "$files" -lt "$test_projects" ]; then
+  echo "test.sh: only $files of $test_projects test projects produced results"
+  failed=$((failed + test_projects - files))
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

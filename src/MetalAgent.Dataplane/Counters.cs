@@ -1,0 +1,58 @@
+namespace MetalAgent.Dataplane;
+
+/// <summary>
+/// Counters written by one worker only (plain increments, no atomics) and read by anyone at any
+/// time with <see cref="Volatile"/> reads; totals are the sum over workers. Port counters are
+/// indexed by port id, and grow when a snapshot adds ports.
+/// </summary>
+public sealed class WorkerCounters
+{
+    public const int MaxPorts = 65536;
+
+    private long[] _rxPackets = new long[16];
+    private long[] _rxBytes = new long[16];
+    private long[] _txPackets = new long[16];
+    private long[] _txBytes = new long[16];
+    private readonly long[] _drops = new long[DropReasons.Count];
+
+    /// <summary>Makes room for <paramref name="ports"/> ports; called by the worker thread between bursts.</summary>
+    public void EnsurePorts(int ports)
+    {
+        if (ports <= _rxPackets.Length)
+        {
+            return;
+        }
+        int size = Math.Max(ports, _rxPackets.Length * 2);
+        _rxPackets = Grow(_rxPackets, size);
+        _rxBytes = Grow(_rxBytes, size);
+        _txPackets = Grow(_txPackets, size);
+        _txBytes = Grow(_txBytes, size);
+    }
+
+    private static long[] Grow(long[] a, int size)
+    {
+        long[] b = new long[size];
+        a.CopyTo(b, 0);
+        return b;
+    }
+
+    public void Rx(int port, int bytes)
+    {
+        _rxPackets[port]++;
+        _rxBytes[port] += bytes;
+    }
+
+    public void Tx(int port, int bytes)
+    {
+        _txPackets[port]++;
+        _txBytes[port] += bytes;
+    }
+
+    public void Drop(DropReason reason) => _drops[(int)reason]++;
+
+    public long RxPackets(int port) => port < Volatile.Read(ref _rxPackets).Length ? Volatile.Read(ref _rxPackets[port]) : 0;
+    public long RxBytes(int port) => port < Volatile.Read(ref _rxBytes).Length ? Volatile.Read(ref _rxBytes[port]) : 0;
+    public long TxPackets(int port) => port < Volatile.Read(ref _txPackets).Length ? Volatile.Read(ref _txPackets[port]) : 0;
+    public long TxBytes(int port) => port < Volatile.Read(ref _txBytes).Length ? Volatile.Read(ref _txBytes[port]) : 0;
+    public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
+}

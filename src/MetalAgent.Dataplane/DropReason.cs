@@ -1,0 +1,83 @@
+using MetalAgent.Packets;
+
+namespace MetalAgent.Dataplane;
+
+/// <summary>Every reason the dataplane drops a packet; counted per worker, never logged per packet.</summary>
+public enum DropReason : ushort
+{
+    None = 0,
+    // Parse errors (one per ParseError, same order, offset by ParseBase).
+    ParseTruncatedEthernet = 1,
+    ParseTruncatedVlan,
+    ParseTooManyVlanTags,
+    ParseTruncatedArp,
+    ParseBadArp,
+    ParseTruncatedIPv4,
+    ParseBadIPv4Version,
+    ParseBadIPv4HeaderLength,
+    ParseBadIPv4TotalLength,
+    ParseTruncatedIPv6,
+    ParseBadIPv6Version,
+    ParseBadIPv6PayloadLength,
+    ParseTruncatedIPv6ExtensionHeader,
+    ParseTooManyIPv6ExtensionHeaders,
+    ParseTruncatedTcp,
+    ParseBadTcpDataOffset,
+    ParseTruncatedUdp,
+    ParseBadUdpLength,
+    ParseTruncatedSctp,
+    ParseTruncatedIcmp,
+    ParseTruncatedIcmpV6,
+    ParseUnsupportedEtherType,
+
+    // Ports and buffers.
+    UnknownPort = 64,
+    NoBuffer,
+    TxFull,
+    FrameTooLarge,
+
+    // VM port.
+    NoInterface = 80,
+    SpoofedMac,
+    SpoofedSource,
+    VlanTaggedFromVm,
+    ArpNotForGateway,
+    UnsupportedNeighborDiscovery,
+    NoRoute,
+    TtlExpired,
+    NoUplink,
+    NoGatewayMac,
+    NoVmMac,
+    NotForwarded,
+
+    // Uplink.
+    NotIpInIp = 112,
+    UnknownUnderlayDestination,
+    InnerFamilyMismatch,
+    InnerParseError,
+    UnderlayNotForUs,
+}
+
+public static class DropReasons
+{
+    /// <summary>The drop reason of a parse error.</summary>
+    public static DropReason FromParse(ParseError error) => (DropReason)(ushort)error;
+
+    public const int Count = 160;
+
+    /// <summary>Snake-case name for metrics and CLI output, for example "no_route".</summary>
+    public static string Name(DropReason reason)
+    {
+        string s = reason.ToString();
+        var b = new System.Text.StringBuilder(s.Length + 8);
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsUpper(s[i]) && i > 0 && !(char.IsUpper(s[i - 1]) && (i + 1 == s.Length || char.IsUpper(s[i + 1]))))
+            {
+                b.Append('_');
+            }
+            b.Append(char.ToLowerInvariant(s[i]));
+        }
+        return b.ToString();
+    }
+}

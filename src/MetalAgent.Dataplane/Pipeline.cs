@@ -1,0 +1,33 @@
+using MetalAgent.Backends;
+using MetalAgent.Dataplane.Runtime;
+using MetalAgent.Dataplane.Stages;
+using MetalAgent.Packets;
+using MetalAgent.Tables.Snapshot;
+
+namespace MetalAgent.Dataplane;
+
+/// <summary>
+/// The per-packet path: parse, then the stages of the packet's ingress side. Each stage returns a
+/// <see cref="Verdict"/>: continue, drop with a named reason, or forward to a port (a local
+/// answer is a forward to the ingress port). Static and allocation-free.
+/// </summary>
+public static class Pipeline
+{
+    public static Verdict Process(BoundSnapshot bound, PacketPool pool, ref PacketDescriptor packet, WorkerCounters counters)
+    {
+        var ctx = new PacketContext(bound, pool.Buffer(packet.Buffer), ref packet);
+        ParseError error = PacketParser.ParseEthernet(ctx.Frame, ref ctx.Headers);
+        if (error != ParseError.None)
+        {
+            return Verdict.Drop(DropReasons.FromParse(error));
+        }
+        PortEntry[] ports = ctx.Tables.Ports;
+        if ((uint)packet.Port >= (uint)ports.Length || !ports[packet.Port].Present)
+        {
+            return Verdict.Drop(DropReason.UnknownPort);
+        }
+        return ports[packet.Port].Kind == PortKind.Vm
+            ? VmIngressStage.Process(ref ctx)
+            : UplinkIngressStage.Process(ref ctx);
+    }
+}

@@ -1,0 +1,168 @@
+using MetalAgent.Backends;
+using MetalAgent.Tables.Snapshot;
+
+namespace MetalAgent.Dataplane.Runtime;
+
+/// <summary>
+/// The running dataplane: the ports this host has bound, the workers, and the current snapshot.
+/// <see cref="Publish"/> binds a compiled snapshot to the ports and swaps one reference; workers
+/// pick it up at their next burst. Control-plane threads call Publish/AddPort; workers only read.
+/// </summary>
+public sealed class Dataplane : IDisposable
+{
+    private readonly Dictionary<string, IPort> _ports = new(StringComparer.Ordinal);
+    private readonly Worker[] _workers;
+    private readonly object _publishLock = new();
+    private BoundSnapshot? _current;
+    private CancellationTokenSource? _stop;
+
+    public Dataplane(int workers = 1, int poolSizePerWorker = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        _workers = new Worker[workers];
+        for (int i = 0; i < workers; i++)
+        {
+            _workers[i] = new Worker(this, i, poolSizePerWorker);
+        }
+    }
+
+    public IReadOnlyList<Worker> Workers => _workers;
+
+    /// <summary>The snapshot the workers read, or null before the first publish.</summary>
+    public BoundSnapshot? Current => Volatile.Read(ref _current);
+
+    /// <summary>Makes a port available by name; it is used from the next publish that names it.</summary>
+    public void AddPort(IPort port)
+    {
+        lock (_publishLock)
+        {
+            _ports[port.Name] = port;
+            if (_current is not null)
+            {
+                Bind(_current.Tables);
+            }
+        }
+    }
+
+    public void RemovePort(string name)
+    {
+        lock (_publishLock)
+        {
+            _ports.Remove(name);
+            if (_current is not null)
+            {
+                Bind(_current.Tables);
+            }
+        }
+    }
+
+    /// <summary>Publishes a compiled snapshot (one reference swap).</summary>
+    public void Publish(DataplaneSnapshot tables)
+    {
+        lock (_publishLock)
+        {
+            Bind(tables);
+        }
+    }
+
+    private void Bind(DataplaneSnapshot tables)
+    {
+        var ports = new IPort?[tables.Ports.Length];
+        for (int i = 0; i < ports.Length; i++)
+        {
+            PortEntry entry = tables.Ports[i];
+            if (entry.Present && _ports.TryGetValue(entry.Name, out IPort? port))
+            {
+                ports[i] = port;
+            }
+        }
+        BoundSnapshot? previous = _current;
+        var state = new InterfaceState(tables.Interfaces.Length, previous?.Interfaces);
+        if (previous is not null)
+        {
+            // An interface id whose spec id changed is a different interface: forget its MAC.
+            InterfaceEntry[] old = previous.Tables.Interfaces;
+            for (int i = 0; i < Math.Min(old.Length, tables.Interfaces.Length); i++)
+            {
+                if (old[i].Id != tables.Interfaces[i].Id)
+                {
+                    state.Forget(i);
+                }
+            }
+        }
+        if (tables.Host.GatewayMac != 0)
+        {
+            state.GatewayMac = tables.Host.GatewayMac;
+        }
+        Volatile.Write(ref _current, new BoundSnapshot(tables, ports, state));
+        foreach (Worker w in _workers)
+        {
+            w.Wake();
+        }
+    }
+
+    /// <summary>Starts one thread per worker.</summary>
+    public void Start()
+    {
+        _stop = new CancellationTokenSource();
+        foreach (Worker w in _workers)
+        {
+            w.Start(_stop.Token);
+        }
+    }
+
+    /// <summary>Stops the worker threads and waits for them.</summary>
+    public void Stop()
+    {
+        if (_stop is null)
+        {
+            return;
+        }
+        _stop.Cancel();
+        foreach (Worker w in _workers)
+        {
+            w.Wake();
+            w.Join();
+        }
+        _stop.Dispose();
+        _stop = null;
+    }
+
+    /// <summary>Runs every worker's round on the calling thread until no packet is left (tests, replay).</summary>
+    public int Drain()
+    {
+        int total = 0;
+        int n;
+        do
+        {
+            n = 0;
+            foreach (Worker w in _workers)
+            {
+                n += w.PollOnce();
+            }
+            total += n;
+        }
+        while (n > 0);
+        return total;
+    }
+
+    /// <summary>Sum of a counter over all workers.</summary>
+    public long Sum(Func<WorkerCounters, long> counter)
+    {
+        long sum = 0;
+        foreach (Worker w in _workers)
+        {
+            sum += counter(w.Counters);
+        }
+        return sum;
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        foreach (Worker w in _workers)
+        {
+            w.Dispose();
+        }
+    }
+}

@@ -1,0 +1,215 @@
+using MetalAgent.Backends;
+
+namespace MetalAgent.Dataplane.Runtime;
+
+/// <summary>
+/// One packet worker: owns a buffer pool, one queue of every port, and its counters. Each round
+/// it reads the current snapshot once, takes a burst from each queue, runs every packet through
+/// the <see cref="Pipeline"/>, and sends bursts out. Idle workers block on a wakeup.
+/// </summary>
+public sealed class Worker : IDisposable
+{
+    public const int BurstSize = 32;
+
+    private readonly Dataplane _dataplane;
+    private readonly PacketPool _pool;
+    private readonly WorkerWakeup _wakeup = new();
+    private readonly PacketDescriptor[] _rx = new PacketDescriptor[BurstSize];
+    private readonly TxBatches _tx;
+    private BoundSnapshot? _attached;
+    private IPortQueue?[] _queues = [];
+    private Thread? _thread;
+    private long _rounds;
+
+    internal Worker(Dataplane dataplane, int index, int poolSize)
+    {
+        _dataplane = dataplane;
+        Index = index;
+        _pool = new PacketPool(poolSize);
+        _tx = new TxBatches(BurstSize);
+    }
+
+    public int Index { get; }
+
+    public WorkerCounters Counters { get; } = new();
+
+    /// <summary>Completed rounds; a watchdog sees the worker alive while this moves or it is idle-blocked.</summary>
+    public long Rounds => Volatile.Read(ref _rounds);
+
+    internal void Start(CancellationToken cancellationToken)
+    {
+        _thread = new Thread(() => Run(cancellationToken)) { IsBackground = true, Name = $"metalagent-worker-{Index}" };
+        _thread.Start();
+    }
+
+    internal void Join() => _thread?.Join();
+
+    internal void Wake() => _wakeup.Set();
+
+    private void Run(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (PollOnce() == 0)
+            {
+                // Short timeout: a lost wakeup only costs this much latency.
+                _wakeup.Wait(50, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>One round over every port queue; returns how many packets were received. Called by the
+    /// worker thread, or directly by tests and replay when no thread was started.</summary>
+    public int PollOnce()
+    {
+        BoundSnapshot? bound = _dataplane.Current;
+        if (bound is null)
+        {
+            return 0;
+        }
+        if (!ReferenceEquals(bound, _attached))
+        {
+            Attach(bound);
+        }
+        int total = 0;
+        IPortQueue?[] queues = _queues;
+        for (int port = 0; port < queues.Length; port++)
+        {
+            IPortQueue? queue = queues[port];
+            if (queue is null)
+            {
+                continue;
+            }
+            int n = queue.Receive(_rx, _pool);
+            if (n == 0)
+            {
+                continue;
+            }
+            total += n;
+            for (int i = 0; i < n; i++)
+            {
+                ref PacketDescriptor p = ref _rx[i];
+                p.Port = (ushort)port;
+                Counters.Rx(port, p.Length);
+                Verdict v = Pipeline.Process(bound, _pool, ref p, Counters);
+                if (v.Kind == VerdictKind.Forward)
+                {
+                    if (!_tx.Add(v.Port, p))
+                    {
+                        Flush(bound);
+                        _tx.Add(v.Port, p);
+                    }
+                }
+                else
+                {
+                    Counters.Drop(v.Kind == VerdictKind.Drop ? v.Reason : DropReason.NotForwarded);
+                    _pool.Return(p.Buffer);
+                }
+            }
+            Flush(bound);
+        }
+        _rounds++;
+        return total;
+    }
+
+    private void Flush(BoundSnapshot bound)
+    {
+        for (int b = 0; b < _tx.BatchCount; b++)
+        {
+            int port = _tx.PortOf(b);
+            ReadOnlySpan<PacketDescriptor> batch = _tx.Batch(b);
+            IPort? target = (uint)port < (uint)bound.Ports.Length ? bound.Ports[port] : null;
+            int sent = 0;
+            if (target is not null && Index < target.QueueCount)
+            {
+                sent = target.Queue(Index).Transmit(batch, _pool);
+            }
+            else if (target is not null)
+            {
+                sent = target.Queue(Index % target.QueueCount).Transmit(batch, _pool);
+            }
+            for (int i = 0; i < batch.Length; i++)
+            {
+                if (i < sent)
+                {
+                    Counters.Tx(port, batch[i].Length);
+                }
+                else
+                {
+                    Counters.Drop(target is null ? DropReason.UnknownPort : DropReason.TxFull);
+                }
+                _pool.Return(batch[i].Buffer);
+            }
+        }
+        _tx.Clear();
+    }
+
+    private void Attach(BoundSnapshot bound)
+    {
+        var queues = new IPortQueue?[bound.Ports.Length];
+        for (int i = 0; i < queues.Length; i++)
+        {
+            IPort? port = bound.Ports[i];
+            if (port is not null && Index < port.QueueCount)
+            {
+                queues[i] = port.Queue(Index);
+                queues[i]!.AttachWakeup(_wakeup);
+            }
+        }
+        Counters.EnsurePorts(bound.Ports.Length);
+        _queues = queues;
+        _attached = bound;
+    }
+
+    public void Dispose() => _wakeup.Dispose();
+
+    /// <summary>Per-port tx batches, preallocated; at most <c>BatchCapacity</c> distinct ports per flush.</summary>
+    private sealed class TxBatches
+    {
+        private const int BatchCapacity = 16;
+        private readonly PacketDescriptor[] _packets;
+        private readonly int[] _ports = new int[BatchCapacity];
+        private readonly int[] _counts = new int[BatchCapacity];
+        private readonly int _burst;
+
+        public TxBatches(int burst)
+        {
+            _burst = burst;
+            _packets = new PacketDescriptor[BatchCapacity * burst];
+        }
+
+        public int BatchCount { get; private set; }
+
+        public int PortOf(int batch) => _ports[batch];
+
+        public ReadOnlySpan<PacketDescriptor> Batch(int batch) => _packets.AsSpan(batch * _burst, _counts[batch]);
+
+        /// <summary>False when the batch for this port is full or there is no room for another port.</summary>
+        public bool Add(int port, in PacketDescriptor packet)
+        {
+            int b = 0;
+            while (b < BatchCount && _ports[b] != port)
+            {
+                b++;
+            }
+            if (b == BatchCount)
+            {
+                if (BatchCount == BatchCapacity)
+                {
+                    return false;
+                }
+                _ports[b] = port;
+                _counts[b] = 0;
+                BatchCount++;
+            }
+            if (_counts[b] == _burst)
+            {
+                return false;
+            }
+            _packets[(b * _burst) + _counts[b]++] = packet;
+            return true;
+        }
+
+        public void Clear() => BatchCount = 0;
+    }
+}
