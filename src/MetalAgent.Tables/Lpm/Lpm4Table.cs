@@ -1,0 +1,196 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using MetalAgent.Packets;
+
+namespace MetalAgent.Tables.Lpm;
+
+/// <summary>An immutable IPv4 longest-prefix-match table mapping addresses to next-hop ids.</summary>
+/// <remarks>
+/// The structure is a Poptrie (Asai and Ohara, SIGCOMM 2015): a direct-pointing directory indexed
+/// by the top s address bits, then 64-way nodes whose children are located with popcount, with
+/// runs of equal leaves stored once. The directory size adapts to the route count (s = 6, 12 or 18,
+/// i.e. 256 B, 16 KB or 1 MB), so a thousand small tables stay small while a full BGP-sized table
+/// resolves most addresses with one directory read, one node and one leaf.
+/// Build rules: host bits of a prefix must be zero; identical duplicate routes are merged; two routes
+/// with the same prefix and length but different values are rejected. The arrays depend only on the
+/// set of routes, never on their order.
+/// </remarks>
+public sealed class Lpm4Table
+{
+    /// <summary>Lookup result for an address no route covers.</summary>
+    public const uint NoRoute = uint.MaxValue;
+
+    /// <summary>Largest route value (values are stored in 31 bits in the directory).</summary>
+    public const uint MaxValue = 0x7FFF_FFFE;
+
+    private const int BatchChunk = 16;
+
+    private readonly uint[] _directory;
+    private readonly PoptrieNode[] _nodes;
+    private readonly uint[] _leaves;
+    private readonly Lpm4Route[] _routes;
+    private readonly int _directoryShift;
+    private readonly int _directoryBits;
+
+    private Lpm4Table(uint[] directory, PoptrieNode[] nodes, uint[] leaves, Lpm4Route[] routes, int directoryBits)
+    {
+        _directory = directory;
+        _nodes = nodes;
+        _leaves = leaves;
+        _routes = routes;
+        _directoryBits = directoryBits;
+        _directoryShift = 32 - directoryBits;
+    }
+
+    /// <summary>A table without routes.</summary>
+    public static Lpm4Table Empty { get; } = Build([]);
+
+    /// <summary>Number of distinct routes.</summary>
+    public int RouteCount => _routes.Length;
+
+    /// <summary>The routes, sorted by prefix then length (for dumps and diffs).</summary>
+    public ReadOnlySpan<Lpm4Route> Routes => _routes;
+
+    /// <summary>Bytes held by the table's arrays (lengths times element sizes, routes included).</summary>
+    public long MemoryBytes =>
+        ((long)_directory.Length * sizeof(uint))
+        + ((long)_nodes.Length * Unsafe.SizeOf<PoptrieNode>())
+        + ((long)_leaves.Length * sizeof(uint))
+        + ((long)_routes.Length * Unsafe.SizeOf<Lpm4Route>());
+
+    internal int DirectoryBits => _directoryBits;
+
+    internal uint[] DirectoryArray => _directory;
+
+    internal PoptrieNode[] NodeArray => _nodes;
+
+    internal uint[] LeafArray => _leaves;
+
+    /// <summary>Builds a table; throws <see cref="ArgumentException"/> listing the first invalid or
+    /// conflicting route.</summary>
+    public static Lpm4Table Build(ReadOnlySpan<Lpm4Route> routes)
+    {
+        Lpm4Route[] sorted = routes.ToArray();
+        foreach (Lpm4Route route in sorted)
+        {
+            if (route.Length > 32)
+            {
+                throw new ArgumentException($"IPv4 prefix length {route.Length} > 32 in route {route}", nameof(routes));
+            }
+            uint mask = route.Length == 0 ? 0 : uint.MaxValue << (32 - route.Length);
+            if ((route.Prefix & ~mask) != 0)
+            {
+                throw new ArgumentException($"host bits set in route {Addresses.FormatIPv4(route.Prefix)}/{route.Length}", nameof(routes));
+            }
+            if (route.Value > MaxValue)
+            {
+                throw new ArgumentException($"route value {route.Value} > {MaxValue} in route {route}", nameof(routes));
+            }
+        }
+        Array.Sort(sorted, static (a, b) => a.Prefix != b.Prefix ? a.Prefix.CompareTo(b.Prefix) : a.Length.CompareTo(b.Length));
+
+        int count = 0;
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            if (count > 0 && sorted[count - 1].Prefix == sorted[i].Prefix && sorted[count - 1].Length == sorted[i].Length)
+            {
+                if (sorted[count - 1].Value != sorted[i].Value)
+                {
+                    throw new ArgumentException(
+                        $"conflicting routes for {Addresses.FormatIPv4(sorted[i].Prefix)}/{sorted[i].Length}: values {sorted[count - 1].Value} and {sorted[i].Value}",
+                        nameof(routes));
+                }
+                continue;
+            }
+            sorted[count++] = sorted[i];
+        }
+        Array.Resize(ref sorted, count);
+
+        var prefixes = new UInt128[count];
+        var lengths = new byte[count];
+        var values = new uint[count];
+        for (int i = 0; i < count; i++)
+        {
+            prefixes[i] = (UInt128)sorted[i].Prefix << 96;
+            lengths[i] = sorted[i].Length;
+            values[i] = sorted[i].Value;
+        }
+        int directoryBits = count >= 16_384 ? 18 : count >= 512 ? 12 : 6;
+        PoptrieBuilder.Build(prefixes, lengths, values, directoryBits, out uint[] directory, out PoptrieNode[] nodes, out uint[] leaves);
+        return new Lpm4Table(directory, nodes, leaves, sorted, directoryBits);
+    }
+
+    /// <summary>Appends the routes, sorted by prefix then length.</summary>
+    public void CopyRoutes(List<Lpm4Route> destination) => destination.AddRange(_routes);
+
+    /// <summary>The value of the longest route covering <paramref name="address"/>, or <see cref="NoRoute"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Lookup(uint address)
+    {
+        uint entry = _directory[address >> _directoryShift];
+        return (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, (ulong)address << (32 + _directoryBits));
+    }
+
+    /// <summary>Looks up many addresses, prefetching the directory entries and first nodes of a group
+    /// of addresses before resolving them so their cache misses overlap.</summary>
+    public unsafe void Lookup(ReadOnlySpan<uint> addresses, Span<uint> results)
+    {
+        if (results.Length < addresses.Length)
+        {
+            ThrowResultsTooShort();
+        }
+        uint[] directory = _directory;
+        PoptrieNode[] nodes = _nodes;
+        int shift = _directoryShift;
+        int keyShift = 32 + _directoryBits;
+        Span<uint> entries = stackalloc uint[BatchChunk];
+        for (int start = 0; start < addresses.Length; start += BatchChunk)
+        {
+            ReadOnlySpan<uint> chunk = addresses.Slice(start, Math.Min(BatchChunk, addresses.Length - start));
+            if (Sse.IsSupported)
+            {
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    Sse.Prefetch0(Unsafe.AsPointer(ref directory[chunk[i] >> shift]));
+                }
+            }
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                uint entry = directory[chunk[i] >> shift];
+                entries[i] = entry;
+                if ((int)entry >= 0 && Sse.IsSupported)
+                {
+                    Sse.Prefetch0(Unsafe.AsPointer(ref nodes[entry]));
+                }
+            }
+            Span<uint> output = results.Slice(start, chunk.Length);
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                uint entry = entries[i];
+                output[i] = (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, (ulong)chunk[i] << keyShift);
+            }
+        }
+    }
+
+    /// <summary>Descends from node <paramref name="nodeIndex"/>; the next 6 key bits are the top bits of <paramref name="key"/>.</summary>
+    private uint Walk(uint nodeIndex, ulong key)
+    {
+        PoptrieNode[] nodes = _nodes;
+        ref readonly PoptrieNode node = ref nodes[nodeIndex];
+        int v = (int)(key >> 58);
+        while ((node.Vector & (1UL << v)) != 0)
+        {
+            int child = node.ChildBase + BitOperations.PopCount(node.Vector & (ulong.MaxValue >> (63 - v))) - 1;
+            node = ref nodes[child];
+            key <<= PoptrieBuilder.Stride;
+            v = (int)(key >> 58);
+        }
+        return _leaves[node.LeafBase + BitOperations.PopCount(node.LeafVector & (ulong.MaxValue >> (63 - v))) - 1];
+    }
+
+    [DoesNotReturn]
+    private static void ThrowResultsTooShort() =>
+        throw new ArgumentException("results must be at least as long as addresses");
+}

@@ -1,0 +1,21 @@
+using System.Runtime.InteropServices;
+
+namespace MetalAgent.Tables.Lpm;
+
+/// <summary>One 64-way node of a Poptrie (Asai and Ohara, SIGCOMM 2015): 6 key bits select a child.</summary>
+/// <remarks>
+/// Bit v of <see cref="Vector"/> is set when child v is an inner node; inner children are stored
+/// contiguously from <see cref="ChildBase"/> in child order, so child v is
+/// <c>ChildBase + popcount(Vector &amp; bits 0..v) - 1</c>. The other children are leaves; runs of
+/// equal adjacent leaves are stored once from <see cref="LeafBase"/>, and bit v of
+/// <see cref="LeafVector"/> marks the leaf positions that start a run, so leaf v is
+/// <c>LeafBase + popcount(LeafVector &amp; bits 0..v) - 1</c>.
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PoptrieNode
+{
+    public ulong Vector;
+    public ulong LeafVector;
+    public int LeafBase;
+    public int ChildBase;
+}
