@@ -172,11 +172,7 @@ public static class HostCompiler
 
             int uplinkPort = spec.Host.Uplinks.Count > 0 ? portIds[spec.Host.Uplinks[0].Name] : -1;
             ushort mtu = spec.Host.Mtu == 0 ? (ushort)1500 : (ushort)spec.Host.Mtu;
-            ulong gatewayMac = 0;
-            if (spec.Host.Uplinks.Count > 0)
-            {
-                Addresses.TryParseMac(spec.Host.Uplinks[0].GatewayMac, out gatewayMac);
-            }
+            ulong gatewayMac = spec.Host.Uplinks.Count > 0 ? ParseMac(spec.Host.Uplinks[0].GatewayMac) : 0;
             var host = new HostTable
             {
                 Name = spec.Host.Name,
@@ -254,8 +250,7 @@ public static class HostCompiler
             var sources = new List<SourcePrefix>();
             foreach (RoutedPrefixSpec p in i.Prefixes.Concat(i.LbAliasPrefixes))
             {
-                Addresses.TryParsePrefix(p.Prefix, out byte version, out UInt128 network, out byte length, out _);
-                sources.Add(new SourcePrefix { IpVersion = version, Network = network, Length = length });
+                sources.Add(ParsePrefix(p.Prefix));
             }
             entry.AllowedSources = sources.ToArray();
             return entry;
@@ -362,12 +357,11 @@ public static class HostCompiler
             {
                 return true;
             }
-            Addresses.TryParsePrefix(prefix, out byte version, out UInt128 network, out byte length, out _);
+            SourcePrefix route = ParsePrefix(prefix);
             foreach (string filter in peering.ExportedPrefixes)
             {
-                Addresses.TryParsePrefix(filter, out byte fv, out UInt128 fn, out byte fl, out _);
-                var sp = new SourcePrefix { IpVersion = fv, Network = fn, Length = fl };
-                if (fv == version && fl <= length && sp.Contains(version, network))
+                SourcePrefix allowed = ParsePrefix(filter);
+                if (allowed.Length <= route.Length && allowed.Contains(route.IpVersion, route.Network))
                 {
                     return true;
                 }
@@ -391,15 +385,15 @@ public static class HostCompiler
             var v6 = new List<Lpm6Route>();
             foreach (RouteInput r in routes)
             {
-                Addresses.TryParsePrefix(r.Prefix, out byte version, out UInt128 network, out byte length, out _);
+                SourcePrefix prefix = ParsePrefix(r.Prefix);
                 uint hop = (uint)hopIds[r.NextHopKey];
-                if (version == 4)
+                if (prefix.IpVersion == 4)
                 {
-                    v4.Add(new Lpm4Route((uint)network, length, hop));
+                    v4.Add(new Lpm4Route((uint)prefix.Network, prefix.Length, hop));
                 }
                 else
                 {
-                    v6.Add(new Lpm6Route(network, length, hop));
+                    v6.Add(new Lpm6Route(prefix.Network, prefix.Length, hop));
                 }
             }
             return new VniTable
@@ -435,6 +429,14 @@ public static class HostCompiler
 
     private static (byte Version, UInt128 Value) ParseIpWithVersion(string text) =>
         Addresses.TryParseIp(text, out byte version, out UInt128 v) ? (version, v) : ((byte)0, UInt128.Zero);
+
+    /// <summary>Parses a prefix of a validated spec; host bits are masked.</summary>
+    private static SourcePrefix ParsePrefix(string text) =>
+        Addresses.TryParsePrefix(text, out byte version, out UInt128 network, out byte length, out _)
+            ? new SourcePrefix { IpVersion = version, Network = network, Length = length }
+            : throw new ArgumentException($"not a prefix: '{text}' (the spec was not validated)", nameof(text));
+
+    private static ulong ParseMac(string text) => Addresses.TryParseMac(text, out ulong mac) ? mac : 0;
 
     private static UInt128 ParsePrefixNetwork(string text) =>
         Addresses.TryParsePrefix(text, out _, out UInt128 network, out _, out _) ? network : UInt128.Zero;

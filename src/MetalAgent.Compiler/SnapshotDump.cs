@@ -102,11 +102,11 @@ public static class SnapshotDump
         {
             VniTable v = s.Vnis[i];
             b.Append(CultureInfo.InvariantCulture, $"  [{i}] vni {v.Vni}\n");
-            foreach (Lpm4Route r in v.Routes4.Routes())
+            foreach (Lpm4Route r in v.Routes4.Routes)
             {
                 b.Append(CultureInfo.InvariantCulture, $"      {Addresses.FormatIPv4(r.Prefix)}/{r.Length} -> {r.Value}\n");
             }
-            foreach (Lpm6Route r in v.Routes6.Routes())
+            foreach (Lpm6Route r in v.Routes6.Routes)
             {
                 b.Append(CultureInfo.InvariantCulture, $"      {Addresses.FormatIPv6(r.Prefix)}/{r.Length} -> {r.Value}\n");
             }

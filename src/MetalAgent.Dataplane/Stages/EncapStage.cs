@@ -52,7 +52,7 @@ public static class EncapStage
     /// <summary>20-bit flow label from the inner 5-tuple (never 0, which means "no label").</summary>
     public static uint FlowLabel(in PacketHeaders h)
     {
-        ulong hash = FlowHash.Hash5(h.SrcIp, h.DstIp, h.SrcPort, h.DstPort, h.Protocol);
+        ulong hash = Tables.Exact.FlowHash.HashFlow(h.SrcIp, h.DstIp, h.SrcPort, h.DstPort, h.Protocol, 0);
         uint label = (uint)(hash ^ (hash >> 20) ^ (hash >> 40)) & 0xFFFFF;
         return label == 0 ? 1 : label;
     }
