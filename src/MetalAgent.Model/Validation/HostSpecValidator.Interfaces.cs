@@ -170,7 +170,7 @@ public sealed partial class HostSpecValidator
         }
         if (CheckNatPorts(path, nat.FirstPort, nat.LastPort) && ipOk)
         {
-            _natSlices.Add(new NatSliceUse(ip, nat.FirstPort, nat.LastPort, path, _natSlices.Count));
+            _natSlices.Add(new NatSliceUse(ip, nat.FirstPort, nat.LastPort, path));
         }
         CheckLocalUnderlay(path.Child("underlayAddress"), nat.UnderlayAddress);
     }

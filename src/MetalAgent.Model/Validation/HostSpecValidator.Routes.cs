@@ -58,54 +58,54 @@ public sealed partial class HostSpecValidator
             }
             if (CheckNatPorts(p, nat.FirstPort, nat.LastPort) && ipOk)
             {
-                _natSlices.Add(new NatSliceUse(ip, nat.FirstPort, nat.LastPort, p, _natSlices.Count));
+                _natSlices.Add(new NatSliceUse(ip, nat.FirstPort, nat.LastPort, p));
             }
             CheckVni(p.Child("vni"), nat.Vni, mustBeKnown: true);
             CheckRemoteUnderlay(p.Child("ownerUnderlay"), nat.OwnerUnderlay);
         }
     }
 
-    /// <summary>Slices of one public IP (local and neighbors') must not share a port. Each overlapping
-    /// slice is reported once, on the later of the pair in document order.</summary>
+    /// <summary>Slices of one public IP (local and neighbors') must not share a port. A slice that
+    /// overlaps any slice before it in document order is reported, naming the first one it overlaps.</summary>
     private void ValidateNatSliceOverlaps()
     {
-        // Group by IP in order of first appearance (deterministic, independent of hashing).
-        var groupIndex = new Dictionary<IpValue, int>();
-        var groups = new List<List<NatSliceUse>>();
+        // One 65536-bit map of taken ports per public IP: checking and marking a slice costs its
+        // length / 64, with no dependence on how slices are ordered or how many overlap.
+        var taken = new Dictionary<IpValue, ulong[]>();
+        var earlier = new Dictionary<IpValue, List<NatSliceUse>>();
         foreach (NatSliceUse slice in _natSlices)
         {
-            if (!groupIndex.TryGetValue(slice.Ip, out int g))
+            if (!taken.TryGetValue(slice.Ip, out ulong[]? bits))
             {
-                g = groups.Count;
-                groupIndex.Add(slice.Ip, g);
-                groups.Add([]);
+                bits = new ulong[(MaxPort + 1) / 64];
+                taken.Add(slice.Ip, bits);
+                earlier.Add(slice.Ip, []);
             }
-            groups[g].Add(slice);
+            List<NatSliceUse> before = earlier[slice.Ip];
+            if (TestAndSet(bits, slice.First, slice.Last))
+            {
+                NatSliceUse other = before.Find(o => o.First <= slice.Last && slice.First <= o.Last)!;
+                _errors.Duplicate(slice.Path.Child("firstPort"), slice.First,
+                    $"ports {slice.First}..{slice.Last} of {slice.Ip.Format()} overlap {other.Path} ({other.First}..{other.Last})");
+            }
+            before.Add(slice);
         }
+    }
 
-        var reported = new HashSet<int>();
-        foreach (List<NatSliceUse> group in groups)
+    /// <summary>Marks ports first..last in <paramref name="bits"/> and tells whether any was already marked.</summary>
+    private static bool TestAndSet(ulong[] bits, uint first, uint last)
+    {
+        bool overlap = false;
+        uint word = first >> 6;
+        uint lastWord = last >> 6;
+        for (; word <= lastWord; word++)
         {
-            group.Sort(static (a, b) => a.First != b.First ? a.First.CompareTo(b.First) : a.Order.CompareTo(b.Order));
-            // Sweep by first port, keeping the slice that reaches furthest so far.
-            NatSliceUse reach = group[0];
-            for (int i = 1; i < group.Count; i++)
-            {
-                NatSliceUse slice = group[i];
-                if (slice.First <= reach.Last)
-                {
-                    (NatSliceUse later, NatSliceUse earlier) = slice.Order > reach.Order ? (slice, reach) : (reach, slice);
-                    if (reported.Add(later.Order))
-                    {
-                        _errors.Duplicate(later.Path.Child("firstPort"), later.First,
-                            $"ports {later.First}..{later.Last} of {later.Ip.Format()} overlap {earlier.Path} ({earlier.First}..{earlier.Last})");
-                    }
-                }
-                if (slice.Last > reach.Last)
-                {
-                    reach = slice;
-                }
-            }
+            int lo = word == first >> 6 ? (int)(first & 63) : 0;
+            int hi = word == lastWord ? (int)(last & 63) : 63;
+            ulong mask = (hi == 63 ? ulong.MaxValue : (1UL << (hi + 1)) - 1) & (ulong.MaxValue << lo);
+            overlap |= (bits[word] & mask) != 0;
+            bits[word] |= mask;
         }
+        return overlap;
     }
 }

@@ -384,6 +384,6 @@ public sealed partial class HostSpecValidator
 
     private readonly record struct PublicIpUse(PublicIpKind Kind, string Owner);
 
-    /// <summary>A NAT slice (local or a neighbor's) for the overlap check; <see cref="Order"/> is document order.</summary>
-    private sealed record NatSliceUse(IpValue Ip, uint First, uint Last, FieldPath Path, int Order);
+    /// <summary>A NAT slice (local or a neighbor's) for the overlap check.</summary>
+    private sealed record NatSliceUse(IpValue Ip, uint First, uint Last, FieldPath Path);
 }
