@@ -12,7 +12,10 @@ public sealed class CompiledHost
         IdAllocator interfaceIds,
         IdAllocator vniIds,
         IdAllocator nextHopIds,
+        IdAllocator loadBalancerIds,
         Dictionary<uint, CachedVni> vniCache,
+        Dictionary<string, CachedMaglev> maglevCache,
+        Dictionary<string, object> policyCache,
         VniTable emptyVni)
     {
         Snapshot = snapshot;
@@ -20,7 +23,10 @@ public sealed class CompiledHost
         InterfaceIds = interfaceIds;
         VniIds = vniIds;
         NextHopIds = nextHopIds;
+        LoadBalancerIds = loadBalancerIds;
         VniCache = vniCache;
+        MaglevCache = maglevCache;
+        PolicyCache = policyCache;
         EmptyVni = emptyVni;
     }
 
@@ -30,6 +36,9 @@ public sealed class CompiledHost
     internal IdAllocator InterfaceIds { get; }
     internal IdAllocator VniIds { get; }
     internal IdAllocator NextHopIds { get; }
+    internal IdAllocator LoadBalancerIds { get; }
     internal Dictionary<uint, CachedVni> VniCache { get; }
+    internal Dictionary<string, CachedMaglev> MaglevCache { get; }
+    internal Dictionary<string, object> PolicyCache { get; }
     internal VniTable EmptyVni { get; }
 }

@@ -3,6 +3,7 @@ using MetalAgent.Model.V1;
 using MetalAgent.Packets;
 using MetalAgent.Tables.Exact;
 using MetalAgent.Tables.Lpm;
+using MetalAgent.Tables.Maglev;
 using MetalAgent.Tables.Snapshot;
 
 namespace MetalAgent.Compiler;
@@ -170,6 +171,97 @@ public static class HostCompiler
                 }
             }
 
+            // Load balancers.
+            IdAllocator lbIds = (prev?.LoadBalancerIds ?? new IdAllocator()).Next(spec.LoadBalancers.Select(l => l.Id));
+            var aliasOwner = new Dictionary<UInt128, int>();
+            foreach (InterfaceSpec i in spec.Interfaces)
+            {
+                foreach (RoutedPrefixSpec p in i.LbAliasPrefixes)
+                {
+                    if (!string.IsNullOrEmpty(p.UnderlayAddress))
+                    {
+                        aliasOwner[ParseIp(p.UnderlayAddress)] = ifaceIds[i.Id];
+                    }
+                }
+            }
+            var loadBalancers = new LoadBalancerEntry[lbIds.Count];
+            var lbIndex = new List<KeyValuePair<VniAddressKey, int>>();
+            var maglevCache = new Dictionary<string, CachedMaglev>(StringComparer.Ordinal);
+            foreach (LoadBalancerSpec lb in spec.LoadBalancers)
+            {
+                int id = lbIds[lb.Id];
+                int vniId = vniIds.TryGet(VniKey(lb.Vni), out int v) ? v : -1;
+                UInt128[] targets = lb.Targets.Select(ParseIp).Distinct().Order().ToArray();
+                string signature = string.Join(',', targets.Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                MaglevTable maglev = prev is not null && prev.MaglevCache.TryGetValue(lb.Id, out CachedMaglev? cachedMaglev) && cachedMaglev.Signature == signature
+                    ? cachedMaglev.Table
+                    : MaglevTable.Build(targets);
+                maglevCache[lb.Id] = new CachedMaglev(signature, maglev);
+                int[] local = new int[maglev.TargetCount];
+                for (int t = 0; t < local.Length; t++)
+                {
+                    local[t] = aliasOwner.TryGetValue(maglev.Target(t), out int owner) ? owner : -1;
+                }
+                var ips = new List<(byte, UInt128)>();
+                foreach (string ip in lb.Ips)
+                {
+                    (byte version, UInt128 value) = ParseIpWithVersion(ip);
+                    ips.Add((version, value));
+                    lbIndex.Add(new(new VniAddressKey(lb.Vni, version, value), id));
+                }
+                loadBalancers[id] = new LoadBalancerEntry
+                {
+                    Id = lb.Id,
+                    VniId = vniId,
+                    Vni = lb.Vni,
+                    Underlay = ParseIp(lb.UnderlayAddress),
+                    Ips = ips.ToArray(),
+                    Ports = lb.Ports.Select(p => new LbPortRange
+                    {
+                        Protocol = p.Protocol == Protocol.Unspecified ? (byte)6 : (byte)p.Protocol,
+                        First = (ushort)p.Port,
+                        Last = (ushort)(p.EndPort == 0 ? p.Port : p.EndPort),
+                    }).ToArray(),
+                    Maglev = maglev,
+                    LocalTarget = local,
+                };
+                AddUnderlay(underlay, lb.UnderlayAddress, UnderlayTargetKind.LoadBalancer, vniId, id);
+            }
+            for (int i = 0; i < loadBalancers.Length; i++)
+            {
+                loadBalancers[i] ??= new LoadBalancerEntry
+                {
+                    Id = string.Empty, VniId = -1, Vni = 0, Underlay = 0, Ips = [], Ports = [], Maglev = MaglevTable.Build([]), LocalTarget = [],
+                };
+            }
+
+            // NAT slices, local and neighbors', by public IP.
+            var natSlices = new SortedDictionary<(byte, UInt128), List<NatRange>>();
+            void AddSlice(string publicIp, uint first, uint last, int iface, string owner, uint vni)
+            {
+                (byte version, UInt128 ip) = ParseIpWithVersion(publicIp);
+                if (!natSlices.TryGetValue((version, ip), out List<NatRange>? list))
+                {
+                    natSlices[(version, ip)] = list = [];
+                }
+                list.Add(new NatRange { First = (ushort)first, Last = (ushort)last, Interface = iface, Owner = ParseIp(owner), Vni = vni });
+            }
+            foreach (InterfaceSpec i in spec.Interfaces)
+            {
+                if (i.NatIpv4 is { } n4)
+                {
+                    AddSlice(n4.PublicIp, n4.FirstPort, n4.LastPort, ifaceIds[i.Id], n4.UnderlayAddress, i.Vni);
+                }
+                if (i.NatIpv6 is { } n6)
+                {
+                    AddSlice(n6.PublicIp, n6.FirstPort, n6.LastPort, ifaceIds[i.Id], n6.UnderlayAddress, i.Vni);
+                }
+            }
+            foreach (NeighborNatSpec n in spec.NeighborNats)
+            {
+                AddSlice(n.PublicIp, n.FirstPort, n.LastPort, -1, n.OwnerUnderlay, n.Vni);
+            }
+
             int uplinkPort = spec.Host.Uplinks.Count > 0 ? portIds[spec.Host.Uplinks[0].Name] : -1;
             ushort mtu = spec.Host.Mtu == 0 ? (ushort)1500 : (ushort)spec.Host.Mtu;
             ulong gatewayMac = spec.Host.Uplinks.Count > 0 ? ParseMac(spec.Host.Uplinks[0].GatewayMac) : 0;
@@ -187,6 +279,9 @@ public static class HostCompiler
                 DnsServers6 = spec.Host.DnsServers.Select(ParseIpWithVersion).Where(a => a.Version == 6).Select(a => a.Value).ToArray(),
             };
 
+            var policyCache = new Dictionary<string, object>(StringComparer.Ordinal);
+            InterfacePolicy[] policies = PolicyCompiler.Compile(spec, ifaceIds, prev?.PolicyCache, policyCache);
+
             var snapshot = new DataplaneSnapshot
             {
                 Version = spec.Version,
@@ -197,8 +292,12 @@ public static class HostCompiler
                 NextHops = nextHops,
                 VniIndex = VniIndexTable.Build(vniEntries),
                 Underlay = UnderlayTable.Build(underlay),
+                LoadBalancers = loadBalancers,
+                LoadBalancerIndex = LoadBalancerIndexTable.Build(lbIndex),
+                Nat = NatTable.Build(natSlices),
+                Policies = policies,
             };
-            return new CompiledHost(snapshot, portIds, ifaceIds, vniIds, hopIds, vniCache, empty);
+            return new CompiledHost(snapshot, portIds, ifaceIds, vniIds, hopIds, lbIds, vniCache, maglevCache, policyCache, empty);
         }
 
         private static InterfaceEntry CompileInterface(InterfaceSpec i, int port, int vniId)
@@ -464,3 +563,5 @@ public static class HostCompiler
 }
 
 internal sealed record CachedVni(string Signature, VniTable Table);
+
+internal sealed record CachedMaglev(string Signature, MaglevTable Table);

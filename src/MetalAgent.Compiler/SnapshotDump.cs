@@ -112,6 +112,50 @@ public static class SnapshotDump
             }
         }
 
+        b.Append("\nload balancers\n");
+        for (int i = 0; i < s.LoadBalancers.Length; i++)
+        {
+            LoadBalancerEntry lb = s.LoadBalancers[i];
+            if (lb.Id.Length == 0)
+            {
+                b.Append(CultureInfo.InvariantCulture, $"  [{i}] (free)\n");
+                continue;
+            }
+            b.Append(CultureInfo.InvariantCulture, $"  [{i}] {lb.Id} vni {lb.Vni} underlay {Addresses.FormatIPv6(lb.Underlay)} ips");
+            foreach ((byte version, UInt128 ip) in lb.Ips)
+            {
+                b.Append(' ').Append(Addresses.FormatIp(version, ip));
+            }
+            b.Append(" ports");
+            if (lb.Ports.Length == 0)
+            {
+                b.Append(" all");
+            }
+            foreach (LbPortRange p in lb.Ports)
+            {
+                b.Append(CultureInfo.InvariantCulture, $" {p.Protocol}:{p.First}-{p.Last}");
+            }
+            b.Append('\n');
+            for (int t = 0; t < lb.Maglev.TargetCount; t++)
+            {
+                int entries = 0;
+                foreach (ushort e in lb.Maglev.Entries)
+                {
+                    entries += e == t ? 1 : 0;
+                }
+                b.Append(CultureInfo.InvariantCulture, $"      target {Addresses.FormatIPv6(lb.Maglev.Target(t))} {(lb.LocalTarget[t] >= 0 ? "local interface " + lb.LocalTarget[t] : "remote")} entries {entries}\n");
+            }
+        }
+
+        b.Append("\nnat\n");
+        foreach ((byte version, UInt128 ip, NatRange[] ranges) in s.Nat.All())
+        {
+            foreach (NatRange r in ranges)
+            {
+                b.Append(CultureInfo.InvariantCulture, $"  {Addresses.FormatIp(version, ip)} ports {r.First}-{r.Last} vni {r.Vni} {(r.Interface >= 0 ? "interface " + r.Interface : "neighbor")} owner {Addresses.FormatIPv6(r.Owner)}\n");
+            }
+        }
+
         b.Append("\nunderlay\n");
         foreach ((UInt128 address, UnderlayTarget t) in s.Underlay.Entries())
         {

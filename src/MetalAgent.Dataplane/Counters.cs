@@ -14,6 +14,9 @@ public sealed class WorkerCounters
     private long[] _txPackets = new long[16];
     private long[] _txBytes = new long[16];
     private readonly long[] _drops = new long[DropReasons.Count];
+    private long[] _natExhausted = new long[16];
+    private long[] _flowCapReached = new long[16];
+    private long _flowsCreated;
 
     /// <summary>Makes room for <paramref name="ports"/> ports; called by the worker thread between bursts.</summary>
     public void EnsurePorts(int ports)
@@ -49,6 +52,31 @@ public sealed class WorkerCounters
     }
 
     public void Drop(DropReason reason) => _drops[(int)reason]++;
+
+    /// <summary>Makes room for per-interface counters of <paramref name="interfaces"/> interfaces.</summary>
+    public void EnsureInterfaces(int interfaces)
+    {
+        if (interfaces > _natExhausted.Length)
+        {
+            int size = Math.Max(interfaces, _natExhausted.Length * 2);
+            _natExhausted = Grow(_natExhausted, size);
+            _flowCapReached = Grow(_flowCapReached, size);
+        }
+    }
+
+    /// <summary>A new flow of the interface found its NAT port range exhausted.</summary>
+    public void NatExhausted(int iface) => _natExhausted[iface]++;
+
+    /// <summary>A new flow of the interface hit the per-interface flow cap.</summary>
+    public void FlowCapReached(int iface) => _flowCapReached[iface]++;
+
+    public void FlowCreated() => _flowsCreated++;
+
+    public long NatExhaustedOf(int iface) => iface < Volatile.Read(ref _natExhausted).Length ? Volatile.Read(ref _natExhausted[iface]) : 0;
+
+    public long FlowCapReachedOf(int iface) => iface < Volatile.Read(ref _flowCapReached).Length ? Volatile.Read(ref _flowCapReached[iface]) : 0;
+
+    public long FlowsCreated => Volatile.Read(ref _flowsCreated);
 
     public long RxPackets(int port) => port < Volatile.Read(ref _rxPackets).Length ? Volatile.Read(ref _rxPackets[port]) : 0;
     public long RxBytes(int port) => port < Volatile.Read(ref _rxBytes).Length ? Volatile.Read(ref _rxBytes[port]) : 0;

@@ -29,6 +29,12 @@ public enum DropReason : ushort
     ParseTruncatedIcmp,
     ParseTruncatedIcmpV6,
     ParseUnsupportedEtherType,
+    ParseFrameTooLong,
+    ParseTruncatedIp,
+    ParseUnsupportedIpVersion,
+    ParseBadIPv4Fragment,
+    ParseBadIPv6Fragment,
+    ParseMisplacedIPv6HopByHop,
 
     // Ports and buffers.
     UnknownPort = 64,
@@ -49,6 +55,14 @@ public enum DropReason : ushort
     NoGatewayMac,
     NoVmMac,
     NotForwarded,
+    PolicyDeniedEgress,
+    PolicyDeniedIngress,
+    LoadBalancerNoTarget,
+    FlowTableFull,
+    FlowCapReached,
+    NoPublicAddress,
+    NatUnsupportedProtocol,
+    NatPortsExhausted,
 
     // Uplink.
     NotIpInIp = 112,
@@ -56,11 +70,14 @@ public enum DropReason : ushort
     InnerFamilyMismatch,
     InnerParseError,
     UnderlayNotForUs,
+    NatNoFlow,
+    LoadBalancerPortNotAllowed,
+    VirtualIpNoInterface,
 }
 
 public static class DropReasons
 {
-    /// <summary>The drop reason of a parse error.</summary>
+    /// <summary>The drop reason of a parse error (same order as <see cref="ParseError"/>, checked by a test).</summary>
     public static DropReason FromParse(ParseError error) => (DropReason)(ushort)error;
 
     public const int Count = 160;
@@ -68,7 +85,7 @@ public static class DropReasons
     /// <summary>Snake-case name for metrics and CLI output, for example "no_route".</summary>
     public static string Name(DropReason reason)
     {
-        string s = reason.ToString();
+        string s = reason.ToString().Replace("IPv", "Ipv", StringComparison.Ordinal).Replace("IcmpV6", "Icmpv6", StringComparison.Ordinal);
         var b = new System.Text.StringBuilder(s.Length + 8);
         for (int i = 0; i < s.Length; i++)
         {

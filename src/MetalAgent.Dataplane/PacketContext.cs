@@ -13,15 +13,17 @@ namespace MetalAgent.Dataplane;
 public ref struct PacketContext
 {
     public readonly BoundSnapshot Bound;
+    public readonly WorkerContext Worker;
     public readonly DataplaneSnapshot Tables;
     /// <summary>The whole pool buffer, headroom included.</summary>
     public readonly Span<byte> Buffer;
     public ref PacketDescriptor Packet;
     public PacketHeaders Headers;
 
-    public PacketContext(BoundSnapshot bound, Span<byte> buffer, ref PacketDescriptor packet)
+    public PacketContext(BoundSnapshot bound, WorkerContext worker, Span<byte> buffer, ref PacketDescriptor packet)
     {
         Bound = bound;
+        Worker = worker;
         Tables = bound.Tables;
         Buffer = buffer;
         Packet = ref packet;

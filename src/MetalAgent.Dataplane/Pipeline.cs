@@ -13,9 +13,9 @@ namespace MetalAgent.Dataplane;
 /// </summary>
 public static class Pipeline
 {
-    public static Verdict Process(BoundSnapshot bound, PacketPool pool, ref PacketDescriptor packet, WorkerCounters counters)
+    public static Verdict Process(BoundSnapshot bound, PacketPool pool, ref PacketDescriptor packet, WorkerContext worker)
     {
-        var ctx = new PacketContext(bound, pool.Buffer(packet.Buffer), ref packet);
+        var ctx = new PacketContext(bound, worker, pool.Buffer(packet.Buffer), ref packet);
         ParseError error = PacketParser.ParseEthernet(ctx.Frame, ref ctx.Headers);
         if (error != ParseError.None)
         {

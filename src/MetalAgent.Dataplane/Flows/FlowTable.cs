@@ -119,46 +119,65 @@ public sealed class FlowTable<TValue> where TValue : struct
     }
 
     /// <summary>
-    /// Creates a flow, called by worker <paramref name="worker"/>. Returns the flow's id, or -1 when
-    /// the worker's share of the table is full. When another worker created the same flow at the
-    /// same time, returns that flow's id and sets <paramref name="raced"/>.
+    /// Creates a flow, called by worker <paramref name="worker"/>. Returns the flow's id and
+    /// <see cref="InsertOutcome.Created"/>; or -1 and <see cref="InsertOutcome.Full"/> when the worker's
+    /// share of the table is full. When another worker created the same flow at the same time,
+    /// returns that flow's id and <see cref="InsertOutcome.Raced"/>. When a live flow already holds
+    /// the reply key (a NAT port another worker just took for the same remote endpoint), returns -1
+    /// and <see cref="InsertOutcome.ReplyTaken"/>: the caller picks another port.
     /// </summary>
-    public int Insert(int worker, in FlowKey forward, in FlowKey reverse, in TValue value, long now, out bool raced)
+    public int Insert(int worker, in FlowKey forward, in FlowKey reply, in TValue value, long now, out InsertOutcome outcome)
     {
-        raced = false;
         WorkerIds ids = _workers[worker];
         int id = ids.Allocate();
         if (id < 0)
         {
+            outcome = InsertOutcome.Full;
             return -1;
         }
         ref Entry e = ref _entries[id];
         e.Key0 = forward;
-        e.Key1 = reverse;
+        e.Key1 = reply;
         e.Value = value;
         e.LastSeen = now;
         Volatile.Write(ref e.State, Live);
         ids.Created++;
         int forwardLink = (id << 1) + 1;
         LinkHead(forwardLink, forward.Hash(), ref e.Next0);
-        LinkHead(forwardLink + 1, reverse.Hash(), ref e.Next1);
+        LinkHead(forwardLink + 1, reply.Hash(), ref e.Next1);
 
-        // Lost a race? An older live entry with the same key lies behind ours in the chain.
-        int link = Volatile.Read(ref e.Next0);
+        // Lost a race? An older live entry holding one of our keys lies behind ours in that key's chain.
+        int older = FindOlder(id, Volatile.Read(ref e.Next0), in forward);
+        if (older >= 0)
+        {
+            Volatile.Write(ref e.State, Dead);
+            outcome = InsertOutcome.Raced;
+            return older;
+        }
+        if (FindOlder(id, Volatile.Read(ref e.Next1), in reply) >= 0)
+        {
+            Volatile.Write(ref e.State, Dead);
+            outcome = InsertOutcome.ReplyTaken;
+            return -1;
+        }
+        outcome = InsertOutcome.Created;
+        return id;
+    }
+
+    private int FindOlder(int self, int link, in FlowKey key)
+    {
         while (link != 0)
         {
             int other = (link - 1) >> 1;
             int dir = (link - 1) & 1;
             ref Entry o = ref _entries[other];
-            if (other != id && Volatile.Read(ref o.State) == Live && (dir == 0 ? o.Key0 : o.Key1).Equals(forward))
+            if (other != self && Volatile.Read(ref o.State) == Live && (dir == 0 ? o.Key0 : o.Key1).Equals(key))
             {
-                Volatile.Write(ref e.State, Dead);
-                raced = true;
                 return other;
             }
             link = Volatile.Read(ref dir == 0 ? ref o.Next0 : ref o.Next1);
         }
-        return id;
+        return -1;
     }
 
     private void LinkHead(int link, ulong hash, ref int next)
@@ -219,6 +238,7 @@ public sealed class FlowTable<TValue> where TValue : struct
             }
             if (state == Dead)
             {
+                expired.Removed(in e.Key0, ref e.Value);
                 Unlink(id);
                 unlinked++;
             }
@@ -356,10 +376,25 @@ public sealed class FlowTable<TValue> where TValue : struct
     }
 }
 
+/// <summary>What <see cref="FlowTable{TValue}.Insert"/> did.</summary>
+public enum InsertOutcome : byte
+{
+    Created = 0,
+    /// <summary>Another worker created the same flow first; its id is returned.</summary>
+    Raced,
+    /// <summary>A live flow already holds the reply key.</summary>
+    ReplyTaken,
+    /// <summary>No free entry in this worker's share.</summary>
+    Full,
+}
+
 /// <summary>Decides expiry during a sweep (a struct, so the sweep loop has no virtual calls).</summary>
 public interface IFlowExpiry<TValue> where TValue : struct
 {
     bool IsExpired(in FlowKey forward, ref TValue value, long lastSeen, long now);
+
+    /// <summary>Called once for every entry the sweep unlinks (expired, killed, or the loser of a race).</summary>
+    void Removed(in FlowKey forward, ref TValue value);
 }
 
 /// <summary>Visits live flows.</summary>

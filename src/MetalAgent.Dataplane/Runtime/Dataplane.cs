@@ -1,4 +1,5 @@
 using MetalAgent.Backends;
+using MetalAgent.Dataplane.Flows;
 using MetalAgent.Tables.Snapshot;
 
 namespace MetalAgent.Dataplane.Runtime;
@@ -16,9 +17,11 @@ public sealed class Dataplane : IDisposable
     private BoundSnapshot? _current;
     private CancellationTokenSource? _stop;
 
-    public Dataplane(int workers = 1, int poolSizePerWorker = 4096)
+    public Dataplane(int workers = 1, int poolSizePerWorker = 4096, ConntrackOptions? conntrack = null, DataplaneClock? clock = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        Conntrack = new ConntrackState(conntrack ?? new ConntrackOptions(), workers);
+        Clock = clock ?? new DataplaneClock();
         _workers = new Worker[workers];
         for (int i = 0; i < workers; i++)
         {
@@ -27,6 +30,11 @@ public sealed class Dataplane : IDisposable
     }
 
     public IReadOnlyList<Worker> Workers => _workers;
+
+    /// <summary>Connection tracking shared by the workers.</summary>
+    public ConntrackState Conntrack { get; }
+
+    public DataplaneClock Clock { get; }
 
     /// <summary>The snapshot the workers read, or null before the first publish.</summary>
     public BoundSnapshot? Current => Volatile.Read(ref _current);
@@ -101,7 +109,7 @@ public sealed class Dataplane : IDisposable
         }
     }
 
-    /// <summary>Starts one thread per worker.</summary>
+    /// <summary>Starts one thread per worker, and the flow sweeper.</summary>
     public void Start()
     {
         _stop = new CancellationTokenSource();
@@ -109,6 +117,55 @@ public sealed class Dataplane : IDisposable
         {
             w.Start(_stop.Token);
         }
+        CancellationToken token = _stop.Token;
+        _sweeper = new Thread(() => SweepLoop(token)) { IsBackground = true, Name = "metalagent-sweeper" };
+        _sweeper.Start();
+    }
+
+    private Thread? _sweeper;
+
+    /// <summary>
+    /// Ages flows once a second, and returns unlinked entries to the workers once every worker has
+    /// completed a round since they were unlinked (idle workers still complete a round every 50 ms).
+    /// </summary>
+    private void SweepLoop(CancellationToken token)
+    {
+        long[] marks = new long[_workers.Length];
+        while (!token.WaitHandle.WaitOne(1000))
+        {
+            Conntrack.Sweep(Clock.Now, Conntrack.Table.Capacity);
+            for (int i = 0; i < marks.Length; i++)
+            {
+                marks[i] = _workers[i].Rounds;
+            }
+            while (!token.IsCancellationRequested && !AllAdvanced(marks))
+            {
+                token.WaitHandle.WaitOne(10);
+            }
+            Conntrack.Table.Quiesced();
+        }
+    }
+
+    private bool AllAdvanced(long[] marks)
+    {
+        for (int i = 0; i < marks.Length; i++)
+        {
+            if (_workers[i].Rounds <= marks[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Ages and reclaims flows on the calling thread; only when no worker thread runs
+    /// (tests and replay, which drive the workers with <see cref="Drain"/>).</summary>
+    public int SweepNow()
+    {
+        int removed = Conntrack.Sweep(Clock.Now, Conntrack.Table.Capacity);
+        Conntrack.Table.Quiesced();
+        Conntrack.Table.Quiesced();
+        return removed;
     }
 
     /// <summary>Stops the worker threads and waits for them.</summary>
@@ -124,6 +181,8 @@ public sealed class Dataplane : IDisposable
             w.Wake();
             w.Join();
         }
+        _sweeper?.Join();
+        _sweeper = null;
         _stop.Dispose();
         _stop = null;
     }

@@ -21,12 +21,15 @@ public sealed class Worker : IDisposable
     private Thread? _thread;
     private long _rounds;
 
+    private readonly WorkerContext _context;
+
     internal Worker(Dataplane dataplane, int index, int poolSize)
     {
         _dataplane = dataplane;
         Index = index;
         _pool = new PacketPool(poolSize);
         _tx = new TxBatches(BurstSize);
+        _context = new WorkerContext(index, Counters, dataplane.Conntrack);
     }
 
     public int Index { get; }
@@ -72,6 +75,7 @@ public sealed class Worker : IDisposable
             Attach(bound);
         }
         int total = 0;
+        _context.Now = _dataplane.Clock.Now;
         IPortQueue?[] queues = _queues;
         for (int port = 0; port < queues.Length; port++)
         {
@@ -91,7 +95,7 @@ public sealed class Worker : IDisposable
                 ref PacketDescriptor p = ref _rx[i];
                 p.Port = (ushort)port;
                 Counters.Rx(port, p.Length);
-                Verdict v = Pipeline.Process(bound, _pool, ref p, Counters);
+                Verdict v = Pipeline.Process(bound, _pool, ref p, _context);
                 if (v.Kind == VerdictKind.Forward)
                 {
                     if (!_tx.Add(v.Port, p))
@@ -108,7 +112,7 @@ public sealed class Worker : IDisposable
             }
             Flush(bound);
         }
-        _rounds++;
+        Volatile.Write(ref _rounds, _rounds + 1);
         return total;
     }
 
@@ -157,6 +161,7 @@ public sealed class Worker : IDisposable
             }
         }
         Counters.EnsurePorts(bound.Ports.Length);
+        Counters.EnsureInterfaces(bound.Tables.Interfaces.Length);
         _queues = queues;
         _attached = bound;
     }

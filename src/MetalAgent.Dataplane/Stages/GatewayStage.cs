@@ -31,7 +31,7 @@ public static class GatewayStage
         }
         Span<byte> frame = ctx.Frame;
         Span<byte> arp = frame[h.L3Offset..];
-        ulong senderMac = Addresses.ReadMac(arp[8..]);
+        ulong senderMac = h.ArpSenderMac;
         if (entry.PinnedMac != 0 && senderMac != entry.PinnedMac)
         {
             return Verdict.Drop(DropReason.SpoofedMac);

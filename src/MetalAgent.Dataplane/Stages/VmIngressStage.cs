@@ -35,6 +35,6 @@ public static class VmIngressStage
             return spoof;
         }
 
-        return RouteStage.Process(ref ctx, in entry);
+        return VmFlowStage.Process(ref ctx, iface, in entry);
     }
 }

@@ -30,6 +30,18 @@ public sealed class DataplaneSnapshot
     /// <summary>Underlay /128 of this host to the object that receives traffic for it.</summary>
     public required UnderlayTable Underlay { get; init; }
 
+    /// <summary>Policy classifiers by interface id.</summary>
+    public required InterfacePolicy[] Policies { get; init; }
+
+    /// <summary>Load balancers by id.</summary>
+    public required LoadBalancerEntry[] LoadBalancers { get; init; }
+
+    /// <summary>(VNI, IP) of each load balancer to its id.</summary>
+    public required LoadBalancerIndexTable LoadBalancerIndex { get; init; }
+
+    /// <summary>Public NAT IPs and their port slices (local and neighbors').</summary>
+    public required NatTable Nat { get; init; }
+
     /// <summary>Looks up a port id by name, -1 when absent (not for the packet path).</summary>
     public int FindPort(string name)
     {

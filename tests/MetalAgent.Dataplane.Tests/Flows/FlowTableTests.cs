@@ -15,6 +15,10 @@ public class FlowTableTests
         public long Timeout;
 
         public bool IsExpired(in FlowKey forward, ref Payload value, long lastSeen, long now) => now - lastSeen >= Timeout;
+
+        public void Removed(in FlowKey forward, ref Payload value)
+        {
+        }
     }
 
     private static FlowKey Key(int i, uint zone = 1) =>
@@ -29,8 +33,8 @@ public class FlowTableTests
         var table = new FlowTable<Payload>(1024, 1);
         FlowKey forward = Key(1);
         FlowKey reply = Translated(1);
-        int id = table.Insert(0, forward, reply, new Payload { Tag = 7 }, now: 1, out bool raced);
-        Assert.False(raced);
+        int id = table.Insert(0, forward, reply, new Payload { Tag = 7 }, now: 1, out InsertOutcome outcome);
+        Assert.Equal(InsertOutcome.Created, outcome);
         Assert.Equal(id, table.Lookup(forward, out int d0));
         Assert.Equal(0, d0);
         Assert.Equal(id, table.Lookup(reply, out int d1));

@@ -1,0 +1,46 @@
+namespace MetalAgent.Dataplane.Flows;
+
+/// <summary>What a flow does to its packets.</summary>
+public enum FlowKind : byte
+{
+    /// <summary>Routed without translation (east-west, peering, untranslated alias traffic).</summary>
+    Routed = 0,
+    /// <summary>Source translated on the originating direction (VirtualIP or NAT gateway out).</summary>
+    SourceNat,
+    /// <summary>Destination translated on the originating direction (inbound to a VirtualIP).</summary>
+    DestinationNat,
+    /// <summary>Load-balanced to a target picked by Maglev.</summary>
+    LoadBalanced,
+}
+
+/// <summary>TCP progress, enough to pick a timeout.</summary>
+public enum TcpProgress : byte
+{
+    None = 0,
+    Opening,
+    Established,
+    Closing,
+}
+
+/// <summary>
+/// The state of one connection, shared by both directions. For translated flows the private
+/// side is (<see cref="PrivateIp"/>, <see cref="PrivatePort"/>) and the public side
+/// (<see cref="PublicIp"/>, <see cref="PublicPort"/>).
+/// </summary>
+public struct FlowState
+{
+    public UInt128 PrivateIp;
+    public UInt128 PublicIp;
+    /// <summary>Load-balancer target /128 (LoadBalanced).</summary>
+    public UInt128 Target;
+    /// <summary>Local interface id the flow belongs to (its VM), -1 when none (LB relays).</summary>
+    public int Interface;
+    /// <summary>Load-balancer id (LoadBalanced).</summary>
+    public int LoadBalancer;
+    public ushort PrivatePort;
+    public ushort PublicPort;
+    public FlowKind Kind;
+    public TcpProgress Tcp;
+    /// <summary>Interface id of a second local party (local delivery), -1 when none; counted against its cap too.</summary>
+    public int PeerInterface;
+}
