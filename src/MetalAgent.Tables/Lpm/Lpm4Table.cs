@@ -10,9 +10,10 @@ namespace MetalAgent.Tables.Lpm;
 /// <remarks>
 /// The structure is a Poptrie (Asai and Ohara, SIGCOMM 2015): a direct-pointing directory indexed
 /// by the top s address bits, then 64-way nodes whose children are located with popcount, with
-/// runs of equal leaves stored once. The directory size adapts to the route count (s = 6, 12 or 18,
-/// i.e. 256 B, 16 KB or 1 MB), so a thousand small tables stay small while a full BGP-sized table
-/// resolves most addresses with one directory read, one node and one leaf.
+/// runs of equal leaves stored once. The directory size adapts to the route count: s = 6, 12 or 18
+/// (256 B, 16 KiB, 1 MiB) below <see cref="FullDirectoryRoutes"/> routes, so a thousand small tables
+/// stay small; from that size on s = 24 (64 MiB, the DIR-24-8 trade-off), so every prefix up to /24
+/// resolves with a single memory access, which dominates lookup time once a table outgrows the caches.
 /// Build rules: host bits of a prefix must be zero; identical duplicate routes are merged; two routes
 /// with the same prefix and length but different values are rejected. The arrays depend only on the
 /// set of routes, never on their order.
@@ -24,6 +25,9 @@ public sealed class Lpm4Table
 
     /// <summary>Largest route value (values are stored in 31 bits in the directory).</summary>
     public const uint MaxValue = 0x7FFF_FFFE;
+
+    /// <summary>Route count from which the table uses a 2^24-entry directory (64 MiB).</summary>
+    public const int FullDirectoryRoutes = 262_144;
 
     private const int BatchChunk = 16;
 
@@ -89,7 +93,13 @@ public sealed class Lpm4Table
                 throw new ArgumentException($"route value {route.Value} > {MaxValue} in route {route}", nameof(routes));
             }
         }
-        Array.Sort(sorted, static (a, b) => a.Prefix != b.Prefix ? a.Prefix.CompareTo(b.Prefix) : a.Length.CompareTo(b.Length));
+        // Sort by (prefix, length) through a primitive key: much faster than a comparison delegate.
+        var sortKeys = new ulong[sorted.Length];
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            sortKeys[i] = ((ulong)sorted[i].Prefix << 8) | sorted[i].Length;
+        }
+        Array.Sort(sortKeys, sorted);
 
         int count = 0;
         for (int i = 0; i < sorted.Length; i++)
@@ -117,7 +127,7 @@ public sealed class Lpm4Table
             lengths[i] = sorted[i].Length;
             values[i] = sorted[i].Value;
         }
-        int directoryBits = count >= 16_384 ? 18 : count >= 512 ? 12 : 6;
+        int directoryBits = count >= FullDirectoryRoutes ? 24 : count >= 16_384 ? 18 : count >= 512 ? 12 : 6;
         PoptrieBuilder.Build(prefixes, lengths, values, directoryBits, out uint[] directory, out PoptrieNode[] nodes, out uint[] leaves);
         return new Lpm4Table(directory, nodes, leaves, sorted, directoryBits);
     }

@@ -49,22 +49,17 @@ internal sealed class PoptrieBuilder
     {
         int size = 1 << bits;
         int dropBits = 128 - bits;
-        var paint = new uint[size];
-        Array.Fill(paint, uint.MaxValue);
+        // Paint leaf entries straight into the directory (it may be 64 MiB; no second array).
+        var directory = new uint[size];
+        Array.Fill(directory, EncodeLeaf(uint.MaxValue));
         for (int r = 0; r < _prefixes.Length; r++)
         {
             int length = _lengths[r];
             if (length <= bits)
             {
                 int start = (int)(_prefixes[r] >> dropBits);
-                paint.AsSpan(start, 1 << (bits - length)).Fill(_values[r]);
+                directory.AsSpan(start, 1 << (bits - length)).Fill(EncodeLeaf(_values[r]));
             }
-        }
-
-        var directory = new uint[size];
-        for (int i = 0; i < size; i++)
-        {
-            directory[i] = EncodeLeaf(paint[i]);
         }
 
         int next = 0;
@@ -83,8 +78,9 @@ internal sealed class PoptrieBuilder
             }
             int node = _nodes.Count;
             _nodes.Add(default);
+            uint inherited = DecodeLeaf(directory[index]);
             directory[index] = (uint)node;
-            BuildNode(node, bits, next, end, paint[index]);
+            BuildNode(node, bits, next, end, inherited);
             next = end;
         }
         return directory;

@@ -1,0 +1,70 @@
+namespace MetalAgent.Tables.Classifier;
+
+/// <summary>Compiled IPv4 5-tuple classifier: returns the index of the best matching rule (lowest priority
+/// number, then lowest index), exactly as <see cref="LinearClassifier"/> would. Immutable after
+/// <see cref="Build"/>, safe for concurrent readers, no allocation per lookup.</summary>
+public sealed class Classifier4Table
+{
+    private readonly ClassifierRule4[] _rules;
+    private readonly CutTreeTable<Lanes8> _table;
+
+    private Classifier4Table(ClassifierRule4[] rules, CutTreeTable<Lanes8> table)
+    {
+        _rules = rules;
+        _table = table;
+    }
+
+    /// <summary>The rules, as given to <see cref="Build"/>; results index into this.</summary>
+    public ReadOnlySpan<ClassifierRule4> Rules => _rules;
+
+    public int Count => _rules.Length;
+
+    /// <summary>Approximate bytes of the lookup structure.</summary>
+    public long MemoryBytes => _table.MemoryBytes;
+
+    /// <summary>Number of partition trees a lookup may visit.</summary>
+    public int TreeCount => _table.TreeCount;
+
+    /// <summary>Compiles <paramref name="rules"/>. Throws <see cref="ArgumentException"/> for an invalid rule.</summary>
+    public static Classifier4Table Build(ReadOnlySpan<ClassifierRule4> rules)
+    {
+        ClassifierRule4[] copy = rules.ToArray();
+        var boxes = new ClassifierBoxes(Lanes8.Count);
+        Span<ushort> lo = stackalloc ushort[Lanes8.Count];
+        Span<ushort> hi = stackalloc ushort[Lanes8.Count];
+        Span<(byte Lo, byte Hi)> protocols = stackalloc (byte, byte)[128];
+        foreach (int i in ClassifierOrder.ByPriority(copy.Length, i => copy[i].Priority))
+        {
+            ref readonly ClassifierRule4 rule = ref copy[i];
+            rule.Validate();
+            lo.Clear();
+            hi.Fill(ushort.MaxValue); // padding lane 7 stays full, so it never narrows a box
+            ClassifierBoxes.PrefixLanes(rule.SrcPrefix, rule.SrcPrefixLength, 32, lo[0..2], hi[0..2]);
+            ClassifierBoxes.PrefixLanes(rule.DstPrefix, rule.DstPrefixLength, 32, lo[2..4], hi[2..4]);
+            (lo[4], hi[4]) = (rule.SrcPortLo, rule.SrcPortHi);
+            (lo[5], hi[5]) = (rule.DstPortLo, rule.DstPortHi);
+            int partition = (rule.SrcPrefixLength >= 16 ? 1 : 0) | (rule.DstPrefixLength >= 16 ? 2 : 0);
+            int ranges = ClassifierBoxes.ProtocolRanges(rule.Protocol, rule.ProtocolMask, protocols);
+            for (int r = 0; r < ranges; r++)
+            {
+                (lo[6], hi[6]) = (protocols[r].Lo, protocols[r].Hi);
+                boxes.Add(lo, hi, i, partition);
+            }
+        }
+        return new Classifier4Table(copy, CutTreeTable<Lanes8>.Build(boxes));
+    }
+
+    /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
+    public int Classify(in FlowKey4 key) => _table.Classify(Lanes8.From(in key));
+
+    /// <summary>Classifies every key into <paramref name="results"/> (at least as long as <paramref name="keys"/>).</summary>
+    public void Classify(ReadOnlySpan<FlowKey4> keys, Span<int> results)
+    {
+        results = results[..keys.Length];
+        CutTreeTable<Lanes8> table = _table;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            results[i] = table.Classify(Lanes8.From(in keys[i]));
+        }
+    }
+}

@@ -1,0 +1,70 @@
+namespace MetalAgent.Tables.Classifier;
+
+/// <summary>Compiled IPv6 5-tuple classifier: returns the index of the best matching rule (lowest priority
+/// number, then lowest index), exactly as <see cref="LinearClassifier"/> would. Immutable after
+/// <see cref="Build"/>, safe for concurrent readers, no allocation per lookup.</summary>
+public sealed class Classifier6Table
+{
+    private readonly ClassifierRule6[] _rules;
+    private readonly CutTreeTable<Lanes24> _table;
+
+    private Classifier6Table(ClassifierRule6[] rules, CutTreeTable<Lanes24> table)
+    {
+        _rules = rules;
+        _table = table;
+    }
+
+    /// <summary>The rules, as given to <see cref="Build"/>; results index into this.</summary>
+    public ReadOnlySpan<ClassifierRule6> Rules => _rules;
+
+    public int Count => _rules.Length;
+
+    /// <summary>Approximate bytes of the lookup structure.</summary>
+    public long MemoryBytes => _table.MemoryBytes;
+
+    /// <summary>Number of partition trees a lookup may visit.</summary>
+    public int TreeCount => _table.TreeCount;
+
+    /// <summary>Compiles <paramref name="rules"/>. Throws <see cref="ArgumentException"/> for an invalid rule.</summary>
+    public static Classifier6Table Build(ReadOnlySpan<ClassifierRule6> rules)
+    {
+        ClassifierRule6[] copy = rules.ToArray();
+        var boxes = new ClassifierBoxes(Lanes24.Count);
+        Span<ushort> lo = stackalloc ushort[Lanes24.Count];
+        Span<ushort> hi = stackalloc ushort[Lanes24.Count];
+        Span<(byte Lo, byte Hi)> protocols = stackalloc (byte, byte)[128];
+        foreach (int i in ClassifierOrder.ByPriority(copy.Length, i => copy[i].Priority))
+        {
+            ref readonly ClassifierRule6 rule = ref copy[i];
+            rule.Validate();
+            lo.Clear();
+            hi.Fill(ushort.MaxValue); // padding lanes 19..23 stay full, so they never narrow a box
+            ClassifierBoxes.PrefixLanes(rule.SrcPrefix, rule.SrcPrefixLength, 128, lo[0..8], hi[0..8]);
+            ClassifierBoxes.PrefixLanes(rule.DstPrefix, rule.DstPrefixLength, 128, lo[8..16], hi[8..16]);
+            (lo[16], hi[16]) = (rule.SrcPortLo, rule.SrcPortHi);
+            (lo[17], hi[17]) = (rule.DstPortLo, rule.DstPortHi);
+            int partition = (rule.SrcPrefixLength >= 64 ? 1 : 0) | (rule.DstPrefixLength >= 64 ? 2 : 0);
+            int ranges = ClassifierBoxes.ProtocolRanges(rule.Protocol, rule.ProtocolMask, protocols);
+            for (int r = 0; r < ranges; r++)
+            {
+                (lo[18], hi[18]) = (protocols[r].Lo, protocols[r].Hi);
+                boxes.Add(lo, hi, i, partition);
+            }
+        }
+        return new Classifier6Table(copy, CutTreeTable<Lanes24>.Build(boxes));
+    }
+
+    /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
+    public int Classify(in FlowKey6 key) => _table.Classify(Lanes24.From(in key));
+
+    /// <summary>Classifies every key into <paramref name="results"/> (at least as long as <paramref name="keys"/>).</summary>
+    public void Classify(ReadOnlySpan<FlowKey6> keys, Span<int> results)
+    {
+        results = results[..keys.Length];
+        CutTreeTable<Lanes24> table = _table;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            results[i] = table.Classify(Lanes24.From(in keys[i]));
+        }
+    }
+}
