@@ -64,12 +64,14 @@ public sealed class Dataplane : IDisposable
         }
     }
 
-    /// <summary>Publishes a compiled snapshot (one reference swap).</summary>
-    public void Publish(DataplaneSnapshot tables)
+    /// <summary>Publishes a compiled snapshot (one reference swap), then kills the flows it
+    /// invalidates. Returns how many flows were killed.</summary>
+    public int Publish(DataplaneSnapshot tables)
     {
         lock (_publishLock)
         {
             Bind(tables);
+            return FlowRevalidator.Revalidate(Conntrack, tables);
         }
     }
 

@@ -112,47 +112,6 @@ public class CompilerTests
         Assert.Equal(first.Snapshot.FindInterface(next.Interfaces[7].Id), second.Snapshot.FindInterface(next.Interfaces[7].Id));
     }
 
-    /// <summary>A synthetic host with <paramref name="count"/> interfaces spread over networks.</summary>
-    internal static HostSpec ManyInterfaces(int count, int networks, int rulesPerInterface = 0)
-    {
-        var spec = new HostSpec
-        {
-            SchemaVersion = 1,
-            Version = 1,
-            Host = new HostInfo
-            {
-                Name = "big", UnderlayPrefix = "fc00:9::/64", RouterUnderlayAddress = "fc00:0:ff::1",
-                Uplinks = { new UplinkSpec { Name = "uplink0", GatewayAddress = "fe80::1" } },
-            },
-        };
-        for (int n = 0; n < networks; n++)
-        {
-            spec.Networks.Add(new NetworkSpec { Vni = (uint)(1000 + n) });
-        }
-        for (int i = 0; i < count; i++)
-        {
-            var iface = new InterfaceSpec
-            {
-                Id = $"if-{i:D5}",
-                Vni = (uint)(1000 + (i % networks)),
-                Ipv4 = $"10.{(i / 65536) % 256}.{(i / 256) % 256}.{i % 256}",
-                UnderlayAddress = $"fc00:9::{i + 1:x}",
-                IngressPolicy = rulesPerInterface > 0,
-            };
-            spec.Interfaces.Add(iface);
-            for (int r = 0; r < rulesPerInterface; r++)
-            {
-                spec.PolicyRules.Add(new PolicyRuleSpec
-                {
-                    Id = $"r-{i}-{r}",
-                    TargetInterfaces = { iface.Id },
-                    Direction = PolicyDirection.Ingress,
-                    Priority = (uint)r,
-                    Peers = { new PolicyPeerSpec { Cidr = $"172.{16 + (r % 16)}.{(i + r) % 256}.0/24" } },
-                    Ports = { new PolicyPortSpec { Protocol = Protocol.Tcp, FirstPort = (uint)(1000 + r), LastPort = (uint)(1000 + r) } },
-                });
-            }
-        }
-        return spec;
-    }
+    internal static HostSpec ManyInterfaces(int count, int networks, int rulesPerInterface = 0) =>
+        SyntheticHostSpec.Create(count, networks, rulesPerInterface);
 }
