@@ -29,6 +29,19 @@ public enum ParseError : byte
     TruncatedIcmp,
     TruncatedIcmpV6,
     UnsupportedEtherType,
+    /// <summary>The buffer is longer than 65535 bytes, which the 16-bit offsets cannot describe.</summary>
+    FrameTooLong,
+    /// <summary><see cref="PacketParser.ParseIp"/> was given an offset at or past the end of the buffer.</summary>
+    TruncatedIp,
+    /// <summary><see cref="PacketParser.ParseIp"/> found an IP version other than 4 or 6.</summary>
+    UnsupportedIpVersion,
+    /// <summary>IPv4 fragment that would reassemble past 65535 bytes.</summary>
+    BadIPv4Fragment,
+    /// <summary>IPv6 fragment that would reassemble past 65535 bytes, a second fragment header, or a
+    /// non-final fragment whose length is not a multiple of 8 (RFC 8200 section 4.5).</summary>
+    BadIPv6Fragment,
+    /// <summary>A hop-by-hop options header that does not immediately follow the IPv6 header.</summary>
+    MisplacedIPv6HopByHop,
 }
 
 /// <summary>Flags describing a parsed packet.</summary>
@@ -50,6 +63,8 @@ public enum PacketFlags : ushort
     DontFragment = 1 << 5,
     /// <summary>L4 ports / ICMP fields are valid (not a non-first fragment, L4 header present).</summary>
     HasL4 = 1 << 6,
+    /// <summary>More-fragments bit (IPv4 MF or the IPv6 fragment header's M flag).</summary>
+    MoreFragments = 1 << 7,
 }
 
 /// <summary>
@@ -67,6 +82,8 @@ public struct PacketHeaders
     public UInt128 DstIp;
     public ulong DstMac;
     public ulong SrcMac;
+    /// <summary>ARP sender hardware address (the Ethernet source may differ, e.g. for proxied ARP).</summary>
+    public ulong ArpSenderMac;
     /// <summary>IPv4 identification or IPv6 fragment-header identification.</summary>
     public uint FragmentId;
     /// <summary>IPv6 flow label (20 bits).</summary>
