@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using MetalAgent.Compiler;
 using PacketDotNet;
 using static MetalAgent.Dataplane.Tests.TestFrames;
@@ -34,7 +35,8 @@ public class ForwardingTests
     public void Local_delivery_rewrites_ethernet_and_decrements_ttl()
     {
         using var f = new PipelineFixture();
-        IPPacket sent = Udp("10.0.0.1", "10.0.0.2", 5000, 5432);
+        // TCP 5432 from 10.0.0.1 is what vm-b's ingress policy allows.
+        IPPacket sent = Tcp("10.0.0.1", "10.0.0.2", 5000, 5432);
         byte[] output = f.Expect("vm-a", Eth(VmMacA, Any, sent), "vm-b");
         var eth = Parse(output);
         Assert.Equal(VmMacB, eth.DestinationHardwareAddress);
@@ -42,7 +44,7 @@ public class ForwardingTests
         var ip = (IPv4Packet)eth.PayloadPacket;
         Assert.Equal(63, ip.TimeToLive);
         Assert.True(ip.ValidIPChecksum);
-        Assert.True(((UdpPacket)ip.PayloadPacket).ValidUdpChecksum);
+        Assert.True(((TcpPacket)ip.PayloadPacket).ValidTcpChecksum);
         Assert.Equal(sent.PayloadPacket.Bytes, ip.PayloadPacket.Bytes);
     }
 

@@ -59,7 +59,7 @@ public class TranslationTests
             Assert.True(udp.ValidUdpChecksum);
             ports.Add(udp.SourcePort);
         }
-        Assert.Equal([1024, 1025], ports.Order());
+        Assert.Equal(new ushort[] { 1024, 1025 }, ports.Order().ToArray());
 
         // Same destination, a third flow: the two-port slice is exhausted.
         f.ExpectDrop("vm-b", Eth(VmMacB, Any, Udp("10.0.0.2", "198.51.100.7", 3003, 53)), "nat_ports_exhausted");

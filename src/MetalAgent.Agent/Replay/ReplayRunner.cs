@@ -32,7 +32,7 @@ public sealed class ReplayRunner : IDisposable
 
     public ReplayRunner(DataplaneSnapshot snapshot)
     {
-        _dataplane = new DataplaneRuntime(workers: 1, poolSizePerWorker: 1024);
+        _dataplane = new DataplaneRuntime(workers: 1, poolSizePerWorker: 1024, conntrack: new Dataplane.Flows.ConntrackOptions { Capacity = 1 << 16 });
         foreach (PortEntry p in snapshot.Ports)
         {
             if (!p.Present)

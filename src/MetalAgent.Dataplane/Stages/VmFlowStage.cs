@@ -260,7 +260,6 @@ public static class VmFlowStage
             default:
                 // Only untranslated default-route traffic gets here: an established flow whose
                 // translation went away, or traffic from an LB alias prefix (direct server return).
-                _ = established;
                 return EncapStage.ToUnderlay(ref ctx, sender.Underlay, ctx.Tables.Host.RouterUnderlay);
         }
     }
