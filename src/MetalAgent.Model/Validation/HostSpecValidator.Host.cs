@@ -77,7 +77,7 @@ public sealed partial class HostSpecValidator
             FieldPath p = path.Index(i);
             if (CheckPortName(p.Child("name"), uplink.Name))
             {
-                ClaimPort(p.Child("name"), uplink.Name, p.ToString());
+                ClaimPort(p.Child("name"), uplink.Name, p);
             }
             // The gateway is a next hop on the link, so link-local (fe80::1) is the usual form.
             CheckIp(p.Child("gatewayAddress"), uplink.GatewayAddress, 6, required: true, out _, allowLinkLocal: true);

@@ -34,12 +34,12 @@ public sealed partial class HostSpecValidator
         {
             if (CheckPortName(portPath, iface.Port))
             {
-                ClaimPort(portPath, iface.Port, path.ToString());
+                ClaimPort(portPath, iface.Port, path);
             }
         }
         else if (idOk)
         {
-            ClaimPort(portPath, iface.Id, path.ToString());
+            ClaimPort(portPath, iface.Id, path);
         }
 
         CheckMac(path.Child("mac"), iface.Mac);

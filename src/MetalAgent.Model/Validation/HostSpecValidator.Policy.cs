@@ -50,19 +50,19 @@ public sealed partial class HostSpecValidator
             _errors.Required(path, "at least one target interface");
             return;
         }
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        // Element paths are built only for errors: rules are the most numerous objects of a spec.
+        Dictionary<string, int>? seen = rule.TargetInterfaces.Count > 1 ? new(StringComparer.Ordinal) : null;
         for (int k = 0; k < rule.TargetInterfaces.Count; k++)
         {
-            FieldPath p = path.Index(k);
             string id = rule.TargetInterfaces[k];
-            if (!seen.TryAdd(id, k))
+            if (seen is not null && !seen.TryAdd(id, k))
             {
-                _errors.Duplicate(p, id, $"same interface as {path.Index(seen[id])}");
+                _errors.Duplicate(path.Index(k), id, $"same interface as {path.Index(seen[id])}");
                 continue;
             }
             if (!_interfacesById.TryGetValue(id, out InterfaceSpec? iface))
             {
-                _errors.Invalid(p, id, "interface not found");
+                _errors.Invalid(path.Index(k), id, "interface not found");
                 continue;
             }
             if (directionOk)
@@ -71,7 +71,7 @@ public sealed partial class HostSpecValidator
                 if (!selected)
                 {
                     string flag = rule.Direction == PolicyDirection.Ingress ? "ingressPolicy" : "egressPolicy";
-                    _errors.Invalid(p, id, $"the interface does not select this direction ({flag} is false), so the rule would have no effect");
+                    _errors.Invalid(path.Index(k), id, $"the interface does not select this direction ({flag} is false), so the rule would have no effect");
                 }
             }
         }

@@ -49,10 +49,10 @@ public sealed partial class HostSpecValidator
     private PrefixValue? _underlayPrefix;
     private readonly Dictionary<uint, NetworkSpec> _networks = [];
     private readonly Dictionary<string, InterfaceSpec> _interfacesById = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _portOwners = new(StringComparer.Ordinal);
-    private readonly Dictionary<UInt128, string> _underlayOwners = [];
+    private readonly Dictionary<string, FieldPath> _portOwners = new(StringComparer.Ordinal);
+    private readonly Dictionary<UInt128, FieldPath> _underlayOwners = [];
     private readonly HashSet<UInt128> _aliasUnderlays = [];
-    private readonly Dictionary<RouteKey, string> _routeOwners = [];
+    private readonly Dictionary<RouteKey, FieldPath> _routeOwners = [];
     private readonly Dictionary<IpValue, PublicIpUse> _publicIps = [];
     private readonly List<NatSliceUse> _natSlices = [];
 
@@ -243,7 +243,7 @@ public sealed partial class HostSpecValidator
     }
 
     /// <summary>Claims a pipeline port name for one owner; a second owner is a Duplicate.</summary>
-    private void ClaimPort(FieldPath path, string name, string owner)
+    private void ClaimPort(FieldPath path, string name, FieldPath owner)
     {
         if (!_portOwners.TryAdd(name, owner))
         {
@@ -295,8 +295,7 @@ public sealed partial class HostSpecValidator
                 return false;
             }
         }
-        string owner = path.ToString();
-        if (!_underlayOwners.TryAdd(ip.Value, owner))
+        if (!_underlayOwners.TryAdd(ip.Value, path))
         {
             _errors.Duplicate(path, text, $"underlay address already used by {_underlayOwners[ip.Value]}");
             return false;
@@ -323,7 +322,7 @@ public sealed partial class HostSpecValidator
     private void ClaimRoute(FieldPath path, uint vni, PrefixValue prefix, string text)
     {
         var key = new RouteKey(vni, prefix);
-        if (!_routeOwners.TryAdd(key, path.ToString()))
+        if (!_routeOwners.TryAdd(key, path))
         {
             _errors.Duplicate(path, text, $"VNI {vni} already routes {prefix.Format()} ({_routeOwners[key]})");
         }
@@ -341,7 +340,7 @@ public sealed partial class HostSpecValidator
             }
             return;
         }
-        _publicIps.Add(ip, new PublicIpUse(kind, path.ToString()));
+        _publicIps.Add(ip, new PublicIpUse(kind, path));
     }
 
     private static string KindName(PublicIpKind kind) => kind switch
@@ -382,7 +381,7 @@ public sealed partial class HostSpecValidator
         LoadBalancer,
     }
 
-    private readonly record struct PublicIpUse(PublicIpKind Kind, string Owner);
+    private readonly record struct PublicIpUse(PublicIpKind Kind, FieldPath Owner);
 
     /// <summary>A NAT slice (local or a neighbor's) for the overlap check.</summary>
     private sealed record NatSliceUse(IpValue Ip, uint First, uint Last, FieldPath Path);

@@ -143,6 +143,33 @@ public sealed class HostSpecValidatorTests
             FieldPath.Root.Child("loadBalancers").Index(0).Child("ports").Index(1).Child("endPort").ToString());
         Assert.Equal("", FieldPath.Root.ToString());
         Assert.Equal("[3]", FieldPath.Root.Index(3).ToString());
+        Assert.Equal("a.b[1].c", FieldPath.Root.Child("a").Child("b").Index(1).Child("c").ToString());
+        Assert.Equal(FieldPath.Root.Child("a").Child("b"), FieldPath.Root.Child("a.b"));
+    }
+
+    /// <summary>Host-bit detection agrees with <see cref="MetalAgent.Packets.Addresses.TryParsePrefix"/> on random prefixes.</summary>
+    [Fact]
+    public void Prefix_host_bits_match_the_packets_parser()
+    {
+        Gen.Select(Gen.Bool, Gen.UInt, Gen.UInt, Gen.Int[0, 128]).Sample((v6, high, low, length) =>
+        {
+            string text = v6
+                ? $"fd{high >> 24:x2}:{high & 0xffff:x}:{(high >> 8) & 0xffff:x}:{low >> 16:x}:{low & 0xffff:x}:{(low >> 4) & 0xffff:x}:1:{low & 0xff:x}/{length}"
+                : $"{(high % 223) + 1}.{low >> 24}.{(low >> 16) & 255}.{low & 255}/{length % 33}";
+            HostSpec spec = BaselineSpec.Create();
+            spec.Interfaces[0].Prefixes[0].Prefix = text;
+            Assert.True(MetalAgent.Packets.Addresses.TryParsePrefix(text, out _, out _, out _, out bool hostBitsSet));
+            IReadOnlyList<ValidationError> errors = HostSpecValidator.Validate(spec);
+            if (hostBitsSet)
+            {
+                Assert.Equal("interfaces[0].prefixes[0].prefix", Assert.Single(errors).Field);
+            }
+            else
+            {
+                // A prefix without host bits may still collide with a route the baseline already has.
+                Assert.All(errors, e => Assert.Equal(ValidationErrorType.Duplicate, e.Type));
+            }
+        }, iter: 2000);
     }
 
     /// <summary>NAT overlap detection against a naive reference: a slice is reported exactly when it
