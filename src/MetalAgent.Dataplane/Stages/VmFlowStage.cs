@@ -211,6 +211,7 @@ public static class VmFlowStage
             {
                 Kind = FlowKind.SourceNat, Interface = iface, PeerInterface = -1, LoadBalancer = -1,
                 PrivateIp = h.SrcIp, PrivatePort = h.SrcPort, PublicIp = nat.PublicIp, PublicPort = port,
+                Tcp = h.Protocol == 6 ? TcpProgress.Opening : TcpProgress.None,
             };
             int id = flows.Insert(ctx.Worker.Index, in key, in reply, in state, ctx.Worker.Now, out InsertOutcome outcome);
             if (outcome == InsertOutcome.ReplyTaken)
@@ -298,7 +299,12 @@ public static class VmFlowStage
             ctx.Worker.Counters.FlowCapReached(iface >= 0 ? iface : Math.Max(peer, 0));
             return false;
         }
-        conntrack.Table.Insert(ctx.Worker.Index, in forward, in reply, in state, ctx.Worker.Now, out InsertOutcome outcome);
+        FlowState initial = state;
+        if (forward.Protocol == 6)
+        {
+            initial.Tcp = TcpProgress.Opening;
+        }
+        conntrack.Table.Insert(ctx.Worker.Index, in forward, in reply, in initial, ctx.Worker.Now, out InsertOutcome outcome);
         switch (outcome)
         {
             case InsertOutcome.Created:
