@@ -81,7 +81,7 @@ public class FlowLifecycleTests
             h.Inject("vm-b", Eth(VmMacB, Any, Udp("10.0.0.2", "10.0.0.3", (ushort)(5000 + i), 53)));
         }
         Assert.Equal(4, h.Take("uplink0").Count);
-        Assert.Equal(2, h.Drops(DropReason.FlowTableFull));
+        Assert.Equal(2, h.Drops(DropReason.FlowCapReached));
         Assert.Equal(2, h.Dataplane.Sum(c => c.FlowCapReachedOf(h.Snapshot.FindInterface("vm-b"))));
     }
 }

@@ -80,9 +80,10 @@ public static class UplinkIngressStage
                 return Verdict.Drop(DropReason.PolicyDeniedIngress);
             }
             var state = new FlowState { Kind = FlowKind.Routed, Interface = iface, PeerInterface = -1, LoadBalancer = -1 };
-            if (!VmFlowStage.Create(ref ctx, iface, -1, in key, key.Reversed, in state))
+            DropReason refused = VmFlowStage.Create(ref ctx, iface, -1, in key, key.Reversed, in state);
+            if (refused != DropReason.None)
             {
-                return Verdict.Drop(DropReason.FlowTableFull);
+                return Verdict.Drop(refused);
             }
         }
         return DeliverStage.ToInterface(ref ctx, iface, h.L3Offset, h.L3End);
@@ -122,9 +123,10 @@ public static class UplinkIngressStage
             Kind = FlowKind.DestinationNat, Interface = iface, PeerInterface = -1, LoadBalancer = -1,
             PrivateIp = privateIp, PrivatePort = port, PublicIp = vip.Ip, PublicPort = port,
         };
-        if (!VmFlowStage.Create(ref ctx, iface, -1, in key, in reply, in state))
+        DropReason refused = VmFlowStage.Create(ref ctx, iface, -1, in key, in reply, in state);
+        if (refused != DropReason.None)
         {
-            return Verdict.Drop(DropReason.FlowTableFull);
+            return Verdict.Drop(refused);
         }
         return DeliverStage.ToInterface(ref ctx, iface, h.L3Offset, h.L3End);
     }
@@ -192,9 +194,10 @@ public static class UplinkIngressStage
         }
         UInt128 targetUnderlay = entry.Maglev.Target(target);
         var state = new FlowState { Kind = FlowKind.LoadBalanced, Interface = local, PeerInterface = -1, LoadBalancer = lb, Target = targetUnderlay };
-        if (!VmFlowStage.Create(ref ctx, local, -1, in key, key.Reversed, in state))
+        DropReason refused = VmFlowStage.Create(ref ctx, local, -1, in key, key.Reversed, in state);
+        if (refused != DropReason.None)
         {
-            return Verdict.Drop(DropReason.FlowTableFull);
+            return Verdict.Drop(refused);
         }
         return VmFlowStage.ToLoadBalancerTarget(ref ctx, lb, targetUnderlay);
     }

@@ -77,9 +77,10 @@ public static class VmFlowStage
             }
             UInt128 targetUnderlay = entry.Maglev.Target(target);
             var state = new FlowState { Kind = FlowKind.LoadBalanced, Interface = iface, PeerInterface = -1, LoadBalancer = lb, Target = targetUnderlay };
-            if (!Create(ref ctx, iface, -1, in key, key.Reversed, in state))
+            DropReason refused = Create(ref ctx, iface, -1, in key, key.Reversed, in state);
+            if (refused != DropReason.None)
             {
-                return Verdict.Drop(DropReason.FlowTableFull);
+                return Verdict.Drop(refused);
             }
             Ttl.Decrement(ctx.Frame, in h);
             return ToLoadBalancerTarget(ref ctx, lb, targetUnderlay);
@@ -108,18 +109,20 @@ public static class VmFlowStage
                 FlowKey reply = key.Reversed;
                 reply.Zone = (uint)receiver.VniId + 1;
                 var state = new FlowState { Kind = FlowKind.Routed, Interface = iface, PeerInterface = next.Interface, LoadBalancer = -1 };
-                if (!Create(ref ctx, iface, next.Interface, in key, in reply, in state))
+                DropReason refused = Create(ref ctx, iface, next.Interface, in key, in reply, in state);
+                if (refused != DropReason.None)
                 {
-                    return Verdict.Drop(DropReason.FlowTableFull);
+                    return Verdict.Drop(refused);
                 }
                 break;
             }
             case NextHopKind.Remote:
             {
                 var state = new FlowState { Kind = FlowKind.Routed, Interface = iface, PeerInterface = -1, LoadBalancer = -1 };
-                if (!Create(ref ctx, iface, -1, in key, key.Reversed, in state))
+                DropReason refused = Create(ref ctx, iface, -1, in key, key.Reversed, in state);
+                if (refused != DropReason.None)
                 {
-                    return Verdict.Drop(DropReason.FlowTableFull);
+                    return Verdict.Drop(refused);
                 }
                 break;
             }
@@ -138,9 +141,10 @@ public static class VmFlowStage
         if (!ownIp)
         {
             var routed = new FlowState { Kind = FlowKind.Routed, Interface = iface, PeerInterface = -1, LoadBalancer = -1 };
-            if (!Create(ref ctx, iface, -1, in key, key.Reversed, in routed))
+            DropReason refused = Create(ref ctx, iface, -1, in key, key.Reversed, in routed);
+            if (refused != DropReason.None)
             {
-                return Verdict.Drop(DropReason.FlowTableFull);
+                return Verdict.Drop(refused);
             }
             return Route(ref ctx, in sender);
         }
@@ -155,9 +159,10 @@ public static class VmFlowStage
                 Kind = FlowKind.SourceNat, Interface = iface, PeerInterface = -1, LoadBalancer = -1,
                 PrivateIp = h.SrcIp, PrivatePort = h.SrcPort, PublicIp = vip.Ip, PublicPort = h.SrcPort,
             };
-            if (!Create(ref ctx, iface, -1, in key, in reply, in state))
+            DropReason refused = Create(ref ctx, iface, -1, in key, in reply, in state);
+            if (refused != DropReason.None)
             {
-                return Verdict.Drop(DropReason.FlowTableFull);
+                return Verdict.Drop(refused);
             }
             Ttl.Decrement(ctx.Frame, in h);
             Rewrite.Source(ctx.Frame, ref h, vip.Ip, h.SrcPort);
@@ -290,14 +295,15 @@ public static class VmFlowStage
         return nat.Present ? nat.Underlay : sender.Underlay;
     }
 
-    /// <summary>Creates a flow within the per-interface caps. False when a cap or the table is full.</summary>
-    internal static bool Create(ref PacketContext ctx, int iface, int peer, in FlowKey forward, in FlowKey reply, in FlowState state)
+    /// <summary>Creates a flow within the per-interface caps; returns why it could not (a cap, or a
+    /// full table), or <see cref="DropReason.None"/>.</summary>
+    internal static DropReason Create(ref PacketContext ctx, int iface, int peer, in FlowKey forward, in FlowKey reply, in FlowState state)
     {
         Flows.ConntrackState conntrack = ctx.Worker.Conntrack;
         if (!conntrack.TryReserve(iface, peer))
         {
             ctx.Worker.Counters.FlowCapReached(iface >= 0 ? iface : Math.Max(peer, 0));
-            return false;
+            return DropReason.FlowCapReached;
         }
         FlowState initial = state;
         if (forward.Protocol == 6)
@@ -309,15 +315,15 @@ public static class VmFlowStage
         {
             case InsertOutcome.Created:
                 ctx.Worker.Counters.FlowCreated();
-                return true;
+                return DropReason.None;
             case InsertOutcome.Raced:
             case InsertOutcome.ReplyTaken:
                 // The entry we made is dead and will be swept (releasing the reservation then);
                 // the packet goes on under the flow the other worker made.
-                return true;
+                return DropReason.None;
             default:
                 conntrack.Release(iface, peer);
-                return false;
+                return DropReason.FlowTableFull;
         }
     }
 
