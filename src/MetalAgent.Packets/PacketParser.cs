@@ -215,8 +215,9 @@ public static class PacketParser
         }
         int payloadLength = ReadUInt16(frame, o + 4);
         byte next = frame[o + 6];
-        // Payload length 0 is only legitimate with no next header; jumbograms are not supported.
-        if ((payloadLength == 0 && next != IpProtocols.NoNextHeader) || 40 + payloadLength > available)
+        // Payload length 0 followed by hop-by-hop options marks a jumbogram (RFC 2675): not supported.
+        // An empty payload otherwise is legal; L4 parsing reports it as truncated where it matters.
+        if ((payloadLength == 0 && next == IpProtocols.HopByHop) || 40 + payloadLength > available)
         {
             return ParseError.BadIPv6PayloadLength;
         }
