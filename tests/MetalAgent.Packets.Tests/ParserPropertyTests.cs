@@ -129,4 +129,40 @@ public class ParserPropertyTests
         // At least 100,000 valid, truncated and mutated frames per run (plus the random-bytes test).
         Assert.True(parsed >= 100_000, $"only {parsed} frames parsed");
     }
+
+    [Fact]
+    public void Quoted_packets_of_any_length_parse_leniently()
+    {
+        Gen<FrameSpec> ip = Gen.OneOf(FrameSpec.IPv4, FrameSpec.IPv6);
+        int parsed = 0;
+        FrameSpec.ForAll(ip, 1_000, 13, spec =>
+        {
+            byte[] packet = new byte[spec.IpLength];
+            spec.WriteIp(packet);
+            int needed = spec.IpHeaderLength + (spec.L4HeaderLength > 0 ? 8 : 0);
+            for (int length = 0; length <= packet.Length; length++)
+            {
+                var h = default(PacketHeaders);
+                ParseError error = PacketParser.ParseQuotedIp(packet.AsSpan(0, length), 0, ref h);
+                AssertSane(packet.AsSpan(0, length), error, h);
+                Assert.Equal(L4ChecksumStatus.NotVerifiable, Checksums.VerifyL4(packet.AsSpan(0, length), h));
+                if (length >= needed)
+                {
+                    Assert.Equal(ParseError.None, error);
+                    Assert.True((h.Flags & PacketFlags.Quoted) != 0);
+                    Assert.Equal((spec.SrcIp, spec.DstIp, spec.Protocol, length), (h.SrcIp, h.DstIp, h.Protocol, (int)h.L3End));
+                    bool echo = spec.IcmpType is IcmpTypes.EchoRequest or IcmpTypes.EchoReply or IcmpTypes.V6EchoRequest or IcmpTypes.V6EchoReply
+                        && spec.Protocol is IpProtocols.Icmp or IpProtocols.IcmpV6;
+                    Assert.Equal(echo ? (spec.IcmpId, spec.IcmpId) : (spec.SrcPort, spec.DstPort), (h.SrcPort, h.DstPort));
+                    Assert.Equal(spec.L4HeaderLength > 0, (h.Flags & PacketFlags.HasL4) != 0);
+                }
+                else
+                {
+                    Assert.NotEqual(ParseError.None, error);
+                }
+                parsed++;
+            }
+        });
+        Assert.True(parsed > 50_000);
+    }
 }

@@ -381,4 +381,30 @@ public class ParserTests
         Assert.Equal((1000, 53), (i.SrcPort, i.DstPort));
         Assert.Equal(EtherTypes.IPv6, i.EtherType);
     }
+
+    [Fact]
+    public void Icmp_error_quote_yields_the_original_flow()
+    {
+        // A TCP/IPv4 packet and a "fragmentation needed" error quoting its header + 8 bytes.
+        byte[] original = (Udp4 with { Protocol = IpProtocols.Tcp, SrcPort = 40000, DstPort = 443, Payload = new byte[1400] }).Build()[14..];
+        int quoteLength = 20 + 8;
+        byte[] frame = new byte[14 + 20 + 8 + quoteLength];
+        original.AsSpan(0, quoteLength).CopyTo(frame.AsSpan(42));
+        PacketWriter.WriteIcmp(frame.AsSpan(34), IcmpTypes.DestinationUnreachable, 4, 1400, quoteLength);
+        PacketWriter.WriteIPv4(frame.AsSpan(14), Addr4("192.0.2.1"), Addr4("10.0.0.1"), IpProtocols.Icmp, 8 + quoteLength);
+        PacketWriter.WriteEthernet(frame, 1, 2, EtherTypes.IPv4);
+        (ParseError e, PacketHeaders h) = Parse(frame);
+        Assert.Equal(ParseError.None, e);
+        Assert.Equal(L4ChecksumStatus.Valid, Checksums.VerifyL4(frame, h));
+        PacketHeaders quoted = h;
+        Assert.Equal(ParseError.None, PacketParser.ParseQuotedIp(frame.AsSpan(0, h.L3End), h.L4Offset + 8, ref quoted));
+        Assert.Equal((Addr4("10.0.0.1"), Addr4("10.0.0.2"), IpProtocols.Tcp), ((uint)quoted.SrcIp, (uint)quoted.DstIp, quoted.Protocol));
+        Assert.Equal((40000, 443), (quoted.SrcPort, quoted.DstPort));
+        Assert.Equal(PacketFlags.Quoted | PacketFlags.HasL4, quoted.Flags & (PacketFlags.Quoted | PacketFlags.HasL4));
+        Assert.Equal(frame.Length, quoted.L3End);
+        Assert.Equal(L4ChecksumStatus.NotVerifiable, Checksums.VerifyL4(frame, quoted));
+        // The same bytes are not a whole packet.
+        PacketHeaders whole = h;
+        Assert.Equal(ParseError.BadIPv4TotalLength, PacketParser.ParseIp(frame.AsSpan(0, h.L3End), h.L4Offset + 8, ref whole));
+    }
 }
