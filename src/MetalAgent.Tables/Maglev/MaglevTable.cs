@@ -119,8 +119,8 @@ public sealed class MaglevTable
         {
             ulong high = (ulong)(sorted[i] >> 64);
             ulong low = (ulong)sorted[i];
-            cursor[i] = (int)(FlowHash.Hash(high, low, OffsetSeed) % (ulong)m);
-            skip[i] = (int)(FlowHash.Hash(high, low, SkipSeed) % (ulong)(m - 1)) + 1;
+            cursor[i] = (int)(FlowHash.HashSeeded(OffsetSeed, high, low) % (ulong)m);
+            skip[i] = (int)(FlowHash.HashSeeded(SkipSeed, high, low) % (ulong)(m - 1)) + 1;
         }
 
         var entries = new ushort[m];
