@@ -94,6 +94,8 @@ public class ExactTableTests
         var keys = new VniAddressKey[4096];
         var values = new uint[keys.Length];
         var found = new bool[keys.Length];
+        int hits = 0;
+        int wrong = 0;
         for (int start = 0; start < Count; start += keys.Length)
         {
             int n = Math.Min(keys.Length, Count - start);
@@ -101,13 +103,14 @@ public class ExactTableTests
             {
                 keys[i] = entries[start + i].Key;
             }
-            Assert.Equal(n, table.LookupBatch(keys.AsSpan(0, n), values, found));
+            hits += table.LookupBatch(keys.AsSpan(0, n), values, found);
             for (int i = 0; i < n; i++)
             {
-                Assert.True(found[i]);
-                Assert.Equal((uint)(start + i), values[i]);
+                wrong += found[i] && values[i] == (uint)(start + i) ? 0 : 1;
             }
         }
+        Assert.Equal(Count, hits);
+        Assert.Equal(0, wrong);
         for (int i = 0; i < keys.Length; i++)
         {
             // Same addresses in VNIs that hold none, and an IPv6 twin of each address.
