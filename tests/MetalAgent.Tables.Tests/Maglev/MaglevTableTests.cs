@@ -101,6 +101,22 @@ public class MaglevTableTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Fill_matches_the_classic_maglev_population()
+    {
+        // The build switches to a computed tail for the last free slots; it must give exactly the
+        // table of the paper's plain loop, for small and large M and N.
+        var gen = Gen.Select(Gen.UInt128.Array[1, 300], Gen.Int[3, s_primes.Length - 1]);
+        DeterministicCheck.Sample(gen, t =>
+        {
+            int m = s_primes[t.Item2];
+            UInt128[] targets = [.. t.Item1.Distinct().Order().Take(m)];
+            Assert.Equal(ClassicPopulate(targets, m), MaglevTable.Build(targets, m).Entries.ToArray());
+        }, seed: 0x636c6173, iter: 40);
+        UInt128[] thousand = Targets(1000, seed: 8);
+        Assert.Equal(ClassicPopulate(thousand, 65537), MaglevTable.Build(thousand).Entries.ToArray());
+    }
+
+    [Fact]
     public void Empty_table_returns_minus_one()
     {
         MaglevTable table = MaglevTable.Build([]);
@@ -130,6 +146,42 @@ public class MaglevTableTests(ITestOutputHelper output)
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.True(sum > 0);
+    }
+
+    /// <summary>Populate() from the Maglev paper, verbatim: targets take turns, each stepping through its
+    /// permutation (offset + j * skip) mod M to its next free slot.</summary>
+    private static ushort[] ClassicPopulate(UInt128[] sortedTargets, int m)
+    {
+        int n = sortedTargets.Length;
+        var offset = new ulong[n];
+        var skip = new ulong[n];
+        var next = new ulong[n];
+        for (int i = 0; i < n; i++)
+        {
+            offset[i] = FlowHash.HashSeeded(MaglevTable.OffsetSeed, sortedTargets[i]) % (ulong)m;
+            skip[i] = (FlowHash.HashSeeded(MaglevTable.SkipSeed, sortedTargets[i]) % (ulong)(m - 1)) + 1;
+        }
+        var entry = new int[m];
+        Array.Fill(entry, -1);
+        int filled = 0;
+        while (true)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ulong c = (offset[i] + (next[i] * skip[i])) % (ulong)m;
+                while (entry[c] >= 0)
+                {
+                    next[i]++;
+                    c = (offset[i] + (next[i] * skip[i])) % (ulong)m;
+                }
+                entry[c] = i;
+                next[i]++;
+                if (++filled == m)
+                {
+                    return [.. entry.Select(e => (ushort)e)];
+                }
+            }
+        }
     }
 
     private static int[] Counts(MaglevTable table)
