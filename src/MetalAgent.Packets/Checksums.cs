@@ -11,8 +11,8 @@ public enum L4ChecksumStatus : byte
     Invalid,
     /// <summary>UDP over IPv4 with checksum 0: the sender computed none.</summary>
     Absent,
-    /// <summary>No L4 header parsed, a fragment (the checksum covers the reassembled datagram),
-    /// or a protocol without a checksum this library knows (4, 41, ...).</summary>
+    /// <summary>No L4 header parsed, a fragment (the checksum covers the reassembled datagram), a
+    /// packet quoted in an ICMP error, or a protocol without a checksum this library knows (4, 41, ...).</summary>
     NotVerifiable,
 }
 
@@ -173,7 +173,7 @@ public static class Checksums
     /// SCTP, ICMP, ICMPv6). <paramref name="packet"/> is the buffer the offsets refer to.</summary>
     public static L4ChecksumStatus VerifyL4(ReadOnlySpan<byte> packet, in PacketHeaders h)
     {
-        if ((h.Flags & (PacketFlags.HasL4 | PacketFlags.Fragment)) != PacketFlags.HasL4)
+        if ((h.Flags & (PacketFlags.HasL4 | PacketFlags.Fragment | PacketFlags.Quoted)) != PacketFlags.HasL4)
         {
             return L4ChecksumStatus.NotVerifiable;
         }
@@ -210,7 +210,7 @@ public static class Checksums
     /// Returns false (and writes nothing) when <see cref="VerifyL4"/> would say NotVerifiable.</summary>
     public static bool WriteL4(Span<byte> packet, in PacketHeaders h)
     {
-        if ((h.Flags & (PacketFlags.HasL4 | PacketFlags.Fragment)) != PacketFlags.HasL4)
+        if ((h.Flags & (PacketFlags.HasL4 | PacketFlags.Fragment | PacketFlags.Quoted)) != PacketFlags.HasL4)
         {
             return false;
         }

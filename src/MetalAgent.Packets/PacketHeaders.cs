@@ -65,6 +65,9 @@ public enum PacketFlags : ushort
     HasL4 = 1 << 6,
     /// <summary>More-fragments bit (IPv4 MF or the IPv6 fragment header's M flag).</summary>
     MoreFragments = 1 << 7,
+    /// <summary>Parsed by <see cref="PacketParser.ParseQuotedIp"/>: the packet quoted in an ICMP error,
+    /// possibly cut short (L3End is clamped to the bytes present).</summary>
+    Quoted = 1 << 8,
 }
 
 /// <summary>

@@ -59,8 +59,8 @@ public static class PacketParser
         int l3 = typeOffset + 2;
         return etherType switch
         {
-            EtherTypes.IPv4 => ParseIPv4(frame, l3, ref h),
-            EtherTypes.IPv6 => ParseIPv6(frame, l3, ref h),
+            EtherTypes.IPv4 => ParseIPv4<WholePacket>(frame, l3, ref h),
+            EtherTypes.IPv6 => ParseIPv6<WholePacket>(frame, l3, ref h),
             EtherTypes.Arp => ParseArp(frame, l3, ref h),
             _ => ParseError.UnsupportedEtherType,
         };
@@ -72,7 +72,19 @@ public static class PacketParser
     /// EtherType is set from the IP version. All offsets are relative to the start of
     /// <paramref name="packet"/>. The packet ends at the end of the span (or earlier by its own
     /// length field), so pass the outer packet sliced to its L3End.</summary>
-    public static ParseError ParseIp(ReadOnlySpan<byte> packet, int offset, ref PacketHeaders h)
+    public static ParseError ParseIp(ReadOnlySpan<byte> packet, int offset, ref PacketHeaders h) =>
+        ParseIp<WholePacket>(packet, offset, ref h);
+
+    /// <summary>Parses the IP packet quoted in an ICMP or ICMPv6 error (at the error's
+    /// <c>L4Offset + 8</c>; pass the outer packet sliced to its L3End). Quotes are usually cut short,
+    /// so a total/payload length beyond the buffer is accepted and L3End is clamped to the buffer;
+    /// L4 needs only the first 8 bytes (ports, ICMP type/code/echo id) and PayloadOffset stays at
+    /// L4Offset. Sets <see cref="PacketFlags.Quoted"/>; otherwise as <see cref="ParseIp"/>.</summary>
+    public static ParseError ParseQuotedIp(ReadOnlySpan<byte> packet, int offset, ref PacketHeaders h) =>
+        ParseIp<QuotedPacket>(packet, offset, ref h);
+
+    private static ParseError ParseIp<TMode>(ReadOnlySpan<byte> packet, int offset, ref PacketHeaders h)
+        where TMode : struct, IParseMode
     {
         ulong dstMac = h.DstMac;
         ulong srcMac = h.SrcMac;
@@ -82,7 +94,7 @@ public static class PacketParser
         h.DstMac = dstMac;
         h.SrcMac = srcMac;
         h.VlanId = vlanId;
-        h.Flags = vlanFlag;
+        h.Flags = vlanFlag | (TMode.Quoted ? PacketFlags.Quoted : PacketFlags.None);
         if (packet.Length > ushort.MaxValue)
         {
             return ParseError.FrameTooLong;
@@ -95,10 +107,10 @@ public static class PacketParser
         {
             case 4:
                 h.EtherType = EtherTypes.IPv4;
-                return ParseIPv4(packet, offset, ref h);
+                return ParseIPv4<TMode>(packet, offset, ref h);
             case 6:
                 h.EtherType = EtherTypes.IPv6;
-                return ParseIPv6(packet, offset, ref h);
+                return ParseIPv6<TMode>(packet, offset, ref h);
             default:
                 return ParseError.UnsupportedIpVersion;
         }
@@ -129,7 +141,8 @@ public static class PacketParser
         return ParseError.None;
     }
 
-    private static ParseError ParseIPv4(ReadOnlySpan<byte> frame, int o, ref PacketHeaders h)
+    private static ParseError ParseIPv4<TMode>(ReadOnlySpan<byte> frame, int o, ref PacketHeaders h)
+        where TMode : struct, IParseMode
     {
         int available = frame.Length - o;
         if (available < 20)
@@ -151,7 +164,7 @@ public static class PacketParser
             return ParseError.TruncatedIPv4;
         }
         int totalLength = ReadUInt16(frame, o + 2);
-        if (totalLength < headerLength || totalLength > available)
+        if (totalLength < headerLength || (totalLength > available && !TMode.Quoted))
         {
             return ParseError.BadIPv4TotalLength;
         }
@@ -165,7 +178,7 @@ public static class PacketParser
         h.SrcIp = ReadUInt32(frame, o + 12);
         h.DstIp = ReadUInt32(frame, o + 16);
         h.L3Offset = (ushort)o;
-        h.L3End = (ushort)(o + totalLength);
+        h.L3End = (ushort)(o + Math.Min(totalLength, available));
         h.L4Offset = (ushort)(o + headerLength);
         h.PayloadOffset = h.L4Offset;
         if (headerLength > 20)
@@ -198,10 +211,11 @@ public static class PacketParser
             }
             h.Flags |= PacketFlags.FirstFragment;
         }
-        return ParseL4(frame, ref h);
+        return ParseL4<TMode>(frame, ref h);
     }
 
-    private static ParseError ParseIPv6(ReadOnlySpan<byte> frame, int o, ref PacketHeaders h)
+    private static ParseError ParseIPv6<TMode>(ReadOnlySpan<byte> frame, int o, ref PacketHeaders h)
+        where TMode : struct, IParseMode
     {
         int available = frame.Length - o;
         if (available < 40)
@@ -215,8 +229,9 @@ public static class PacketParser
         }
         int payloadLength = ReadUInt16(frame, o + 4);
         byte next = frame[o + 6];
-        // Payload length 0 is only legitimate with no next header; jumbograms are not supported.
-        if ((payloadLength == 0 && next != IpProtocols.NoNextHeader) || 40 + payloadLength > available)
+        // Payload length 0 followed by hop-by-hop options marks a jumbogram (RFC 2675): not supported.
+        // An empty payload otherwise is legal; L4 parsing reports it as truncated where it matters.
+        if ((payloadLength == 0 && next == IpProtocols.HopByHop) || (40 + payloadLength > available && !TMode.Quoted))
         {
             return ParseError.BadIPv6PayloadLength;
         }
@@ -228,7 +243,7 @@ public static class PacketParser
         h.SrcIp = BinaryPrimitives.ReadUInt128BigEndian(frame.Slice(o + 8, 16));
         h.DstIp = BinaryPrimitives.ReadUInt128BigEndian(frame.Slice(o + 24, 16));
         h.L3Offset = (ushort)o;
-        int end = o + 40 + payloadLength;
+        int end = o + 40 + Math.Min(payloadLength, available - 40);
         h.L3End = (ushort)end;
 
         int pos = o + 40;
@@ -256,7 +271,7 @@ public static class PacketParser
             byte headerNext = frame[pos];
             if (next == IpProtocols.Fragment)
             {
-                ParseError error = ParseIPv6Fragment(frame, pos, end, ref h);
+                ParseError error = ParseIPv6Fragment<TMode>(frame, pos, end, ref h);
                 if (error != ParseError.None)
                 {
                     return error;
@@ -285,10 +300,11 @@ public static class PacketParser
         h.Protocol = next;
         h.L4Offset = (ushort)pos;
         h.PayloadOffset = (ushort)pos;
-        return ParseL4(frame, ref h);
+        return ParseL4<TMode>(frame, ref h);
     }
 
-    private static ParseError ParseIPv6Fragment(ReadOnlySpan<byte> frame, int pos, int end, ref PacketHeaders h)
+    private static ParseError ParseIPv6Fragment<TMode>(ReadOnlySpan<byte> frame, int pos, int end, ref PacketHeaders h)
+        where TMode : struct, IParseMode
     {
         if ((h.Flags & PacketFlags.Fragment) != 0)
         {
@@ -298,7 +314,8 @@ public static class PacketParser
         int fragmentOffset = offsetFlags >> 3;
         bool moreFragments = (offsetFlags & 1) != 0;
         int fragmentLength = end - pos - 8;
-        if ((moreFragments && (fragmentLength & 7) != 0) || (fragmentOffset * 8) + fragmentLength > ushort.MaxValue)
+        // A quote is cut short, so its length says nothing about the fragment's.
+        if (!TMode.Quoted && ((moreFragments && (fragmentLength & 7) != 0) || (fragmentOffset * 8) + fragmentLength > ushort.MaxValue))
         {
             return ParseError.BadIPv6Fragment;
         }
@@ -316,10 +333,15 @@ public static class PacketParser
         return ParseError.None;
     }
 
-    private static ParseError ParseL4(ReadOnlySpan<byte> frame, ref PacketHeaders h)
+    private static ParseError ParseL4<TMode>(ReadOnlySpan<byte> frame, ref PacketHeaders h)
+        where TMode : struct, IParseMode
     {
         int o = h.L4Offset;
         int available = h.L3End - o;
+        if (TMode.Quoted)
+        {
+            return ParseQuotedL4(frame, o, available, ref h);
+        }
         switch (h.Protocol)
         {
             case IpProtocols.Tcp:
@@ -387,6 +409,53 @@ public static class PacketParser
         return ParseError.None;
     }
 
+    /// <summary>L4 of a quoted packet: only the 8 bytes ICMP guarantees to quote are required.</summary>
+    private static ParseError ParseQuotedL4(ReadOnlySpan<byte> frame, int o, int available, ref PacketHeaders h)
+    {
+        switch (h.Protocol)
+        {
+            case IpProtocols.Tcp:
+            case IpProtocols.Udp:
+            case IpProtocols.Sctp:
+                if (available < 8)
+                {
+                    return h.Protocol switch
+                    {
+                        IpProtocols.Tcp => ParseError.TruncatedTcp,
+                        IpProtocols.Udp => ParseError.TruncatedUdp,
+                        _ => ParseError.TruncatedSctp,
+                    };
+                }
+                h.SrcPort = ReadUInt16(frame, o);
+                h.DstPort = ReadUInt16(frame, o + 2);
+                if (h.Protocol == IpProtocols.Tcp && available >= 14)
+                {
+                    h.TcpFlags = frame[o + 13];
+                }
+                break;
+            case IpProtocols.Icmp:
+            case IpProtocols.IcmpV6:
+                if (available < 8)
+                {
+                    return h.Protocol == IpProtocols.Icmp ? ParseError.TruncatedIcmp : ParseError.TruncatedIcmpV6;
+                }
+                if (h.Protocol == IpProtocols.Icmp)
+                {
+                    ParseIcmpFields(frame, o, IcmpTypes.EchoRequest, IcmpTypes.EchoReply, ref h);
+                }
+                else
+                {
+                    ParseIcmpFields(frame, o, IcmpTypes.V6EchoRequest, IcmpTypes.V6EchoReply, ref h);
+                }
+                h.PayloadOffset = (ushort)o;
+                break;
+            default:
+                return ParseError.None;
+        }
+        h.Flags |= PacketFlags.HasL4;
+        return ParseError.None;
+    }
+
     private static void ParseIcmpFields(ReadOnlySpan<byte> frame, int o, byte echoRequest, byte echoReply, ref PacketHeaders h)
     {
         byte type = frame[o];
@@ -400,6 +469,22 @@ public static class PacketParser
             h.DstPort = identifier;
         }
         h.PayloadOffset = (ushort)(o + 8);
+    }
+
+    /// <summary>Parse mode as a struct type parameter, so each mode gets its own specialized code.</summary>
+    private interface IParseMode
+    {
+        static abstract bool Quoted { get; }
+    }
+
+    private readonly struct WholePacket : IParseMode
+    {
+        public static bool Quoted => false;
+    }
+
+    private readonly struct QuotedPacket : IParseMode
+    {
+        public static bool Quoted => true;
     }
 
     private static ushort ReadUInt16(ReadOnlySpan<byte> s, int offset) => BinaryPrimitives.ReadUInt16BigEndian(s.Slice(offset, 2));

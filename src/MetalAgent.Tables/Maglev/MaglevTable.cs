@@ -113,48 +113,120 @@ public sealed class MaglevTable
     private static ushort[] Fill(UInt128[] sorted, int m)
     {
         int n = sorted.Length;
+        var offset = new int[n];
         var skip = new int[n];
         var cursor = new int[n];
         for (int i = 0; i < n; i++)
         {
             ulong high = (ulong)(sorted[i] >> 64);
             ulong low = (ulong)sorted[i];
-            cursor[i] = (int)(FlowHash.Hash(high, low, OffsetSeed) % (ulong)m);
-            skip[i] = (int)(FlowHash.Hash(high, low, SkipSeed) % (ulong)(m - 1)) + 1;
+            offset[i] = (int)(FlowHash.HashSeeded(OffsetSeed, high, low) % (ulong)m);
+            skip[i] = (int)(FlowHash.HashSeeded(SkipSeed, high, low) % (ulong)(m - 1)) + 1;
+            cursor[i] = offset[i];
         }
 
         var entries = new ushort[m];
-        // Occupancy as a bitmap (8 KB for M = 65537) keeps the probe loop in L1.
+        // Occupancy as a bitmap (8 KiB for M = 65537) keeps the probe loop in L1.
         var taken = new ulong[(m + 63) >> 6];
-        int filled = 0;
-        while (true)
+        int free = m;
+        // Stepping through a permutation costs about M / free probes per fill, which explodes for
+        // the last few free slots; below this many free slots the tail switches to computing, for
+        // each free slot, its position in the target's permutation (same result, O(free) per fill).
+        int tailFrom = Math.Max(1, (int)Math.Sqrt(m / 2.0));
+        int turn = 0;
+        while (free > tailFrom)
         {
-            for (int i = 0; i < n; i++)
+            int c = cursor[turn];
+            int step = skip[turn];
+            while ((taken[c >> 6] & (1UL << c)) != 0)
             {
-                int c = cursor[i];
-                int step = skip[i];
-                while ((taken[c >> 6] & (1UL << c)) != 0)
-                {
-                    c += step;
-                    if (c >= m)
-                    {
-                        c -= m;
-                    }
-                }
-                taken[c >> 6] |= 1UL << c;
-                entries[c] = (ushort)i;
                 c += step;
                 if (c >= m)
                 {
                     c -= m;
                 }
-                cursor[i] = c;
-                if (++filled == m)
-                {
-                    return entries;
-                }
+            }
+            taken[c >> 6] |= 1UL << c;
+            entries[c] = (ushort)turn;
+            c += step;
+            if (c >= m)
+            {
+                c -= m;
+            }
+            cursor[turn] = c;
+            free--;
+            if (++turn == n)
+            {
+                turn = 0;
             }
         }
+        FillTail(entries, taken, offset, skip, turn, free, m);
+        return entries;
+    }
+
+    /// <summary>Fills the last <paramref name="free"/> slots exactly as the stepping loop would:
+    /// target t's next slot is the free slot s with the smallest permutation position
+    /// (s - offset) * skip^-1 mod M (every earlier position is taken, and taken slots stay taken).</summary>
+    private static void FillTail(ushort[] entries, ulong[] taken, int[] offset, int[] skip, int turn, int free, int m)
+    {
+        var slots = new int[free];
+        int count = 0;
+        for (int s = 0; s < m; s++)
+        {
+            if ((taken[s >> 6] & (1UL << s)) == 0)
+            {
+                slots[count++] = s;
+            }
+        }
+        ulong barrett = ulong.MaxValue / (ulong)m;
+        while (count > 0)
+        {
+            ulong inverse = (ulong)ModInverse(skip[turn], m);
+            int start = offset[turn];
+            int best = 0;
+            ulong bestPosition = ulong.MaxValue;
+            for (int k = 0; k < count; k++)
+            {
+                int distance = slots[k] - start;
+                if (distance < 0)
+                {
+                    distance += m;
+                }
+                ulong position = MultiplyMod((ulong)distance * inverse, (ulong)m, barrett);
+                if (position < bestPosition)
+                {
+                    bestPosition = position;
+                    best = k;
+                }
+            }
+            entries[slots[best]] = (ushort)turn;
+            slots[best] = slots[--count];
+            if (++turn == offset.Length)
+            {
+                turn = 0;
+            }
+        }
+    }
+
+    /// <summary>x mod m for x &lt; 2^48 by Barrett reduction with r = floor((2^64 - 1) / m).</summary>
+    private static ulong MultiplyMod(ulong x, ulong m, ulong barrett)
+    {
+        ulong quotient = Math.BigMul(x, barrett, out _);
+        ulong remainder = x - (quotient * m);
+        return remainder >= m ? remainder - m : remainder;
+    }
+
+    /// <summary>The inverse of <paramref name="a"/> modulo the prime <paramref name="m"/> (extended Euclid).</summary>
+    private static long ModInverse(long a, long m)
+    {
+        long t = 0, newT = 1, r = m, newR = a;
+        while (newR != 0)
+        {
+            long q = r / newR;
+            (t, newT) = (newT, t - (q * newT));
+            (r, newR) = (newR, r - (q * newR));
+        }
+        return t < 0 ? t + m : t;
     }
 
     private static bool IsPrime(int m)

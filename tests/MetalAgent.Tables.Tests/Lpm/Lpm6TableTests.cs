@@ -24,7 +24,7 @@ public class Lpm6TableTests
                 {
                     int length = picks[i].UseCommon ? s_commonLengths[picks[i].Common] : picks[i].Any;
                     UInt128 prefix = bases[picks[i].Base % bases.Length] & Mask(length);
-                    routes[i] = new Lpm6Route(prefix, (byte)length, (uint)(FlowHash.Hash(prefix, (ulong)length) % 1000));
+                    routes[i] = new Lpm6Route(prefix, (byte)length, (uint)(FlowHash.HashSeeded((ulong)length, prefix) % 1000));
                 }
                 return routes;
             });
@@ -177,7 +177,7 @@ public class Lpm6TableTests
             addresses.Add(last);
             addresses.Add(route.Prefix - 1);
             addresses.Add(last + 1);
-            addresses.Add(route.Prefix | (new UInt128(FlowHash.Hash(route.Prefix), FlowHash.Hash(route.Prefix, 3)) & ~Mask(route.Length)));
+            addresses.Add(route.Prefix | (new UInt128(FlowHash.Hash(route.Prefix), FlowHash.HashSeeded(3, route.Prefix)) & ~Mask(route.Length)));
         }
         return addresses;
     }

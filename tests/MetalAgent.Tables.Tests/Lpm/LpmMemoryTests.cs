@@ -21,7 +21,7 @@ public class LpmMemoryTests(ITestOutputHelper output)
         Assert.True(table.MemoryBytes <= 128 * MiB, $"{table.MemoryBytes} bytes");
 
         var reference = new Lpm4TableTests.HashReference(routes);
-        uint[] addresses = RouteSetGenerator.Ipv4Addresses(routes, 30_000, seed: 5, hitFraction: 0.9);
+        uint[] addresses = RouteSetGenerator.Ipv4Addresses(routes, 10_000, seed: 5, hitFraction: 0.9);
         var batched = new uint[addresses.Length];
         table.Lookup(addresses, batched);
         for (int i = 0; i < addresses.Length; i++)
