@@ -100,7 +100,14 @@ internal sealed unsafe class QueuePoller : IDisposable
                 {
                     return;
                 }
-                _queues[token].OnReady(events[i].events);
+                try
+                {
+                    _queues[token].OnReady(events[i].events);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The worker disposed its wakeup before the port: nobody is left to wake.
+                }
             }
         }
     }

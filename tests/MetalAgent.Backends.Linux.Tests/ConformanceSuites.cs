@@ -1,0 +1,112 @@
+using MetalAgent.Backends;
+using MetalAgent.Backends.Memory;
+
+namespace MetalAgent.Backends.Linux.Tests;
+
+/// <summary>The conformance suite on <see cref="InMemoryPort"/>: the outside is Inject / TakeAll.</summary>
+public sealed class InMemoryPortConformanceTests : PortConformanceTests
+{
+    protected override IPortUnderTest CreatePair(int queueCount = 1) => new MemoryPair(new InMemoryPort("vm-test", PortRole.Vm, queueCount));
+
+    private sealed class MemoryPair(InMemoryPort port) : IPortUnderTest
+    {
+        private int _next;
+
+        public IPort Port => port;
+
+        public int MaxFrame => 9216 + 64;
+
+        public void Inject(ReadOnlySpan<byte> frame)
+        {
+            // Like a NIC's flow hash: one flow (UDP source port, or the whole frame otherwise) always lands on one queue.
+            int queue = frame.Length >= 36 && frame[12] == 0x08 && frame[13] == 0x00
+                ? ((frame[34] << 8) | frame[35]) % port.QueueCount
+                : 0;
+            Assert.True(port.Inject(frame, queue));
+            _next++;
+        }
+
+        public List<byte[]> Collect(int count) => [.. port.TakeAll().Where(f => TestFrames.IsTestFrame(f))];
+
+        public void Dispose() => port.Dispose();
+    }
+}
+
+/// <summary>The conformance suite on <see cref="TapPort"/>: the TAP lives in a test namespace and the
+/// outside is an AF_PACKET socket on the TAP's kernel side.</summary>
+[RequiresRoot]
+public sealed class TapPortConformanceTests : PortConformanceTests
+{
+    protected override IPortUnderTest CreatePair(int queueCount = 1)
+    {
+        TestNamespace ns = TestNamespace.Create();
+        TapPort? port = null;
+        try
+        {
+            port = new TapPort("vm-test", TestNamespace.InterfaceName("t"), queueCount, ns.Name, mtu: 9000);
+            return new KernelPair(ns, port, RawSocket.Open(ns.Name, port.Device), delete: () => port.Delete());
+        }
+        catch
+        {
+            port?.Dispose();
+            ns.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>The conformance suite on <see cref="PacketSocketPort"/>: one end of a veth pair in a test
+/// namespace; the outside is an AF_PACKET socket on the other end.</summary>
+[RequiresRoot]
+public sealed class PacketSocketPortConformanceTests : PortConformanceTests
+{
+    protected override IPortUnderTest CreatePair(int queueCount = 1)
+    {
+        TestNamespace ns = TestNamespace.Create();
+        PacketSocketPort? port = null;
+        try
+        {
+            (string inside, string outside) = ns.AddVethPair(mtu: 9000);
+            port = new PacketSocketPort("uplink0", PortRole.Uplink, inside, queueCount, ns.Name);
+            return new KernelPair(ns, port, RawSocket.Open(ns.Name, outside), delete: null);
+        }
+        catch
+        {
+            port?.Dispose();
+            ns.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>A kernel-backed port with a raw socket as its outside, all inside one test namespace.</summary>
+internal sealed class KernelPair(TestNamespace ns, IPort port, RawSocket outside, Action? delete) : IPortUnderTest
+{
+    public IPort Port => port;
+
+    public int MaxFrame => 9014;
+
+    public void Inject(ReadOnlySpan<byte> frame) => outside.Send(frame);
+
+    public List<byte[]> Collect(int count) => outside.Receive(count, TimeSpan.FromSeconds(10));
+
+    public void Dispose()
+    {
+        try
+        {
+            outside.Dispose();
+            if (delete is not null)
+            {
+                delete();
+            }
+            else
+            {
+                port.Dispose();
+            }
+        }
+        finally
+        {
+            ns.Dispose();
+        }
+    }
+}
