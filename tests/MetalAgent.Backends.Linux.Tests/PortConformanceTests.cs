@@ -194,6 +194,8 @@ public abstract class PortConformanceTests
             Assert.Equal(next[flow], sequence);
             next[flow]++;
         }
+        // 16 flows hashed over 4 queues all landing on one queue has odds of 4^-15.
+        Assert.True(rx.QueuesUsed.Count >= 2, $"all flows arrived on queue(s) {string.Join(',', rx.QueuesUsed)}");
 
         var pool = new PacketPool(64);
         var sent = new List<byte[]>();
@@ -261,6 +263,9 @@ public abstract class PortConformanceTests
 
         public int LargestBurst { get; private set; }
 
+        /// <summary>Queues that delivered at least one test frame.</summary>
+        public HashSet<int> QueuesUsed { get; } = [];
+
         /// <summary>Receives until <paramref name="count"/> test frames arrived (or the deadline passed), in arrival order.</summary>
         public List<byte[]> Take(int count)
         {
@@ -281,6 +286,7 @@ public abstract class PortConformanceTests
                         if (TestFrames.IsTestFrame(frame))
                         {
                             frames.Add(frame);
+                            QueuesUsed.Add(q);
                         }
                     }
                     total += n;
