@@ -10,8 +10,6 @@ public sealed class InMemoryPortConformanceTests : PortConformanceTests
 
     private sealed class MemoryPair(InMemoryPort port) : IPortUnderTest
     {
-        private int _next;
-
         public IPort Port => port;
 
         public int MaxFrame => 9216 + 64;
@@ -23,7 +21,6 @@ public sealed class InMemoryPortConformanceTests : PortConformanceTests
                 ? ((frame[34] << 8) | frame[35]) % port.QueueCount
                 : 0;
             Assert.True(port.Inject(frame, queue));
-            _next++;
         }
 
         public List<byte[]> Collect(int count) => [.. port.TakeAll().Where(f => TestFrames.IsTestFrame(f))];

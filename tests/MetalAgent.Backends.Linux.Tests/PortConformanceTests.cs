@@ -78,6 +78,28 @@ public abstract class PortConformanceTests
     }
 
     [LinuxFact]
+    public void Thousands_of_frames_pass_both_ways_in_order_as_the_rings_wrap()
+    {
+        using IPortUnderTest pair = CreatePair();
+        var rx = new Receiver(pair.Port);
+        var pool = new PacketPool(128);
+        for (int chunk = 0; chunk < 25; chunk++)
+        {
+            byte[][] frames = [.. Enumerable.Range(chunk * 100, 100).Select(i => TestFrames.Experimental(i, 1000 + (i % 200)))];
+            foreach (byte[] frame in frames)
+            {
+                pair.Inject(frame);
+            }
+            AssertFrames(frames, rx.Take(frames.Length));
+            for (int i = 0; i < frames.Length; i += 25)
+            {
+                Assert.Equal(25, Send(pair.Port.Queue(0), pool, frames[i..(i + 25)]));
+            }
+            AssertFrames(frames, pair.Collect(frames.Length));
+        }
+    }
+
+    [LinuxFact]
     public void Frames_up_to_the_largest_size_go_both_ways()
     {
         using IPortUnderTest pair = CreatePair();
