@@ -231,6 +231,51 @@ public abstract class PortConformanceTests
         Assert.Equal(Sorted(sent), Sorted(outside));
     }
 
+    [LinuxFact]
+    public void Receive_and_transmit_do_not_allocate()
+    {
+        using IPortUnderTest pair = CreatePair();
+        IPortQueue queue = pair.Port.Queue(0);
+        var pool = new PacketPool(64);
+        var wakeup = new WorkerWakeup();
+        queue.AttachWakeup(wakeup);
+        var burst = new PacketDescriptor[32];
+        byte[] frame = TestFrames.Experimental(1, 500);
+        long allocated = 0;
+        int received = 0;
+        for (int round = 0; round < 60; round++)
+        {
+            pair.Inject(frame);
+            DateTime deadline = DateTime.UtcNow + s_deadline;
+            int n = 0;
+            while (n == 0 && DateTime.UtcNow < deadline)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                n = queue.Receive(burst, pool);
+                // Echo the burst back out, as a worker would after processing.
+                int sent = n > 0 ? queue.Transmit(burst.AsSpan(0, n), pool) : 0;
+                long delta = GC.GetAllocatedBytesForCurrentThread() - before;
+                if (round >= 10)
+                {
+                    allocated += delta;
+                }
+                Assert.Equal(n, sent);
+                for (int i = 0; i < n; i++)
+                {
+                    pool.Return(burst[i].Buffer);
+                }
+                if (n == 0)
+                {
+                    wakeup.Wait(50, CancellationToken.None);
+                }
+            }
+            received += n;
+        }
+        Assert.True(received >= 60);
+        Assert.Equal(0, allocated);
+        Assert.Equal(received, pair.Collect(received).Count);
+    }
+
     /// <summary>Copies the frames into pool buffers and transmits them in one burst; returns what the queue accepted.</summary>
     protected static int Send(IPortQueue queue, PacketPool pool, IReadOnlyList<byte[]> frames)
     {
