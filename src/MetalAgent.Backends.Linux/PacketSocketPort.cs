@@ -12,7 +12,9 @@ namespace MetalAgent.Backends.Linux;
 /// <para>Each queue is one AF_PACKET SOCK_RAW socket bound to the interface (all protocols) with a
 /// memory-mapped TPACKET_V3 rx ring (blocks of frames, handed over when full or after
 /// <see cref="PacketRingOptions.RxRetireTimeoutMs"/>) and a TPACKET_V3 tx ring (fixed slots, kicked with
-/// one send() per burst; PACKET_LOSS so a malformed frame is dropped instead of stalling the ring).
+/// one send() per burst; PACKET_LOSS so a malformed frame is dropped instead of stalling the ring; a send
+/// buffer sized for the whole ring so the kernel takes every requested slot at once; slots left behind by
+/// back-pressure or a down link are kicked again on the queue's next Receive or Transmit).
 /// Frames the kernel took the VLAN tag out of get it back in, so workers see the frame as on the wire.
 /// Frames larger than the rx block room (GRO/LRO aggregates) are dropped and counted in
 /// <see cref="RxTruncated"/>: turn GRO/LRO off on an uplink served this way.</para>
@@ -43,8 +45,9 @@ public sealed class PacketSocketPort : IPort
     /// <param name="interfaceName">The existing Linux device.</param>
     /// <param name="queueCount">One socket per worker queue (a fanout group when more than one).</param>
     /// <param name="networkNamespace">Namespace name or path that holds the device; null for the agent's own.</param>
-    /// <param name="options">Ring sizes; defaults: uplink 16 rx blocks and 256 tx slots, VM port 4 rx blocks
-    /// and 64 tx slots, rx blocks of max(128 KiB, 4 frames) (64 KiB for a VM port).</param>
+    /// <param name="options">Ring sizes; defaults: uplink 32 rx blocks of max(128 KiB, 4 largest frames) and
+    /// 256 tx slots (4 MiB + 512 KiB per queue at MTU 1500); VM port 8 rx blocks of max(32 KiB, 4 largest frames)
+    /// and 64 tx slots (256 KiB + 128 KiB).</param>
     public PacketSocketPort(string name, PortRole role, string interfaceName, int queueCount = 1, string? networkNamespace = null, PacketRingOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);

@@ -95,6 +95,16 @@ internal sealed unsafe class PacketSocketQueue : IPortQueue, IPolledQueue, IDisp
             throw Native.Error($"{_label}: PACKET_TX_RING", errno);
         }
 
+        // Send buffer room for every tx slot in flight: the skbs of sent slots count against it until the
+        // device frees them (a TAP holds them until its reader takes them), and a kick that hits the limit
+        // leaves slots waiting for the next kick. With this much room the ring itself is the only limit.
+        int sendBuffer = _ring.TxFrameCount * (_ring.TxFrameSize + 1024);
+        if (setsockopt(_fd, SOL_SOCKET, SO_SNDBUFFORCE, &sendBuffer, sizeof(int)) != 0)
+        {
+            // Without CAP_NET_ADMIN: as much as net.core.wmem_max allows.
+            _ = setsockopt(_fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, sizeof(int));
+        }
+
         // One mapping: the rx ring, then the tx ring.
         void* map = mmap(null, (size_t)(ulong)MapLength, PROT_READ | PROT_WRITE, MAP_SHARED, _fd, default);
         if (map == MAP_FAILED)

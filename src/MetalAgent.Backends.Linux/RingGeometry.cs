@@ -32,13 +32,15 @@ internal readonly record struct RingGeometry(
         int perFrame = maxFrame + Native.TPACKET3_HDRLEN + Native.TPACKET_ALIGNMENT;
         int minBlock = (int)BitOperations.RoundUpToPowerOf2((uint)(perFrame + 64));
 
-        int rxBlock = options.RxBlockSize ?? Math.Max(Math.Max(role == PortRole.Uplink ? 128 << 10 : 64 << 10, page),
+        int rxBlock = options.RxBlockSize ?? Math.Max(Math.Max(role == PortRole.Uplink ? 128 << 10 : 32 << 10, page),
             (int)BitOperations.RoundUpToPowerOf2((uint)(4 * perFrame)));
         if (!BitOperations.IsPow2(rxBlock) || rxBlock % page != 0 || rxBlock < minBlock)
         {
             throw new ArgumentException($"rx block size {rxBlock} must be a power of two, a multiple of the page size ({page}) and at least {minBlock} for MTU {mtu}");
         }
-        int rxBlocks = options.RxBlockCount ?? (role == PortRole.Uplink ? 16 : 4);
+        // At low rates every block is handed over after the retire timeout with few frames in it, so the
+        // block count (not the bytes) bounds how long a stalled worker can be away without kernel drops.
+        int rxBlocks = options.RxBlockCount ?? (role == PortRole.Uplink ? 32 : 8);
         ArgumentOutOfRangeException.ThrowIfLessThan(rxBlocks, 2, nameof(options.RxBlockCount));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RxRetireTimeoutMs, 1, nameof(options.RxRetireTimeoutMs));
 

@@ -107,3 +107,92 @@ internal sealed class KernelPair(TestNamespace ns, IPort port, RawSocket outside
         }
     }
 }
+
+/// <summary>The conformance suite on <see cref="PacketSocketPort"/> serving a hypervisor-style TAP: the
+/// device is a TAP whose fd side (held by a <see cref="TapPort"/>, standing in for the hypervisor) is the outside.</summary>
+[RequiresRoot]
+public sealed class PacketSocketOnTapConformanceTests : PortConformanceTests
+{
+    protected override IPortUnderTest CreatePair(int queueCount = 1)
+    {
+        TestNamespace ns = TestNamespace.Create();
+        TapPort? hypervisor = null;
+        PacketSocketPort? port = null;
+        try
+        {
+            hypervisor = new TapPort("hypervisor", TestNamespace.InterfaceName("h"), 1, ns.Name, mtu: 9000);
+            port = new PacketSocketPort("if-vm", PortRole.Vm, hypervisor.Device, queueCount, ns.Name);
+            return new TapSidePair(ns, port, hypervisor);
+        }
+        catch
+        {
+            port?.Dispose();
+            hypervisor?.Dispose();
+            ns.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class TapSidePair(TestNamespace ns, PacketSocketPort port, TapPort hypervisor) : IPortUnderTest
+    {
+        private readonly PacketPool _pool = new(256);
+        private readonly PacketDescriptor[] _burst = new PacketDescriptor[64];
+        private readonly WorkerWakeup _wakeup = AttachedWakeup(hypervisor);
+
+        public IPort Port => port;
+
+        public int MaxFrame => 9014;
+
+        public void Inject(ReadOnlySpan<byte> frame)
+        {
+            int buffer = _pool.Rent();
+            frame.CopyTo(_pool.Buffer(buffer));
+            Assert.Equal(1, hypervisor.Queue(0).Transmit([new PacketDescriptor { Buffer = buffer, Length = frame.Length }], _pool));
+            _pool.Return(buffer);
+        }
+
+        public List<byte[]> Collect(int count)
+        {
+            var frames = new List<byte[]>();
+            DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+            while (frames.Count < count && DateTime.UtcNow < deadline)
+            {
+                int n = hypervisor.Queue(0).Receive(_burst, _pool);
+                for (int i = 0; i < n; i++)
+                {
+                    byte[] frame = _pool.Frame(_burst[i]).ToArray();
+                    _pool.Return(_burst[i].Buffer);
+                    if (TestFrames.IsTestFrame(frame))
+                    {
+                        frames.Add(frame);
+                    }
+                }
+                if (n == 0)
+                {
+                    _wakeup.Wait(50, CancellationToken.None);
+                }
+            }
+            return frames;
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                port.Dispose();
+                hypervisor.Delete();
+            }
+            finally
+            {
+                ns.Dispose();
+            }
+        }
+
+        private static WorkerWakeup AttachedWakeup(TapPort tap)
+        {
+            var wakeup = new WorkerWakeup();
+            tap.Queue(0).AttachWakeup(wakeup);
+            return wakeup;
+        }
+    }
+}
