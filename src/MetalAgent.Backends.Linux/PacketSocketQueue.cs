@@ -172,7 +172,7 @@ internal sealed unsafe class PacketSocketQueue : IPortQueue, IPolledQueue, IDisp
                 break;
             }
             var h = (tpacket3_hdr*)_next;
-            var sll = (sockaddr_ll*)(_next + RingGeometry.TxDataOffset);
+            var sll = (sockaddr_ll*)(_next + RingGeometry.HeaderSize);
             bool vlan = (h->tp_status & Native.TP_STATUS_VLAN_VALID) != 0;
             int length = (int)h->tp_snaplen + (vlan ? 4 : 0);
             if (sll->sll_pkttype == PACKET_OUTGOING)
@@ -273,7 +273,7 @@ internal sealed unsafe class PacketSocketQueue : IPortQueue, IPolledQueue, IDisp
                 _txDropped++;
                 continue;
             }
-            frame.CopyTo(new Span<byte>((byte*)h + RingGeometry.TxDataOffset, frame.Length));
+            frame.CopyTo(new Span<byte>((byte*)h + RingGeometry.HeaderSize, frame.Length));
             h->tp_len = (uint)frame.Length;
             h->tp_next_offset = 0;
             Volatile.Write(ref h->tp_status, Native.TP_STATUS_SEND_REQUEST);

@@ -13,15 +13,15 @@ internal readonly record struct RingGeometry(
     int TxFrameCount,
     int TxBlockSize)
 {
-    /// <summary>Where frame data starts in a tx slot: TPACKET_ALIGN(sizeof(struct tpacket3_hdr)).</summary>
-    public const int TxDataOffset = 48;
+    /// <summary>TPACKET_ALIGN(sizeof(struct tpacket3_hdr)): where the sockaddr_ll of an rx frame and the data of a tx slot start.</summary>
+    public const int HeaderSize = Native.TPACKET3_HDRLEN - 20; // minus sizeof(struct sockaddr_ll)
 
     public int RxRingSize => RxBlockSize * RxBlockCount;
 
     public int TxRingSize => TxFrameSize * TxFrameCount;
 
     /// <summary>The largest frame one tx slot holds.</summary>
-    public int MaxTxFrame => TxFrameSize - TxDataOffset;
+    public int MaxTxFrame => TxFrameSize - HeaderSize;
 
     public static RingGeometry For(PortRole role, int mtu, PacketRingOptions options)
     {
@@ -44,7 +44,7 @@ internal readonly record struct RingGeometry(
         ArgumentOutOfRangeException.ThrowIfLessThan(rxBlocks, 2, nameof(options.RxBlockCount));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RxRetireTimeoutMs, 1, nameof(options.RxRetireTimeoutMs));
 
-        int txFrame = Math.Max(2048, (int)BitOperations.RoundUpToPowerOf2((uint)(TxDataOffset + maxFrame)));
+        int txFrame = Math.Max(2048, (int)BitOperations.RoundUpToPowerOf2((uint)(HeaderSize + maxFrame)));
         int txBlock = Math.Max(page, txFrame);
         int perBlock = txBlock / txFrame;
         int txFrames = options.TxFrameCount ?? (role == PortRole.Uplink ? 256 : 64);

@@ -52,28 +52,30 @@ public sealed unsafe class TapPort : IPort
         var fds = new int[queueCount];
         fds.AsSpan().Fill(-1);
         InterfaceControl? control = null;
+        bool created = false;
         try
         {
-            (control, WasCreated) = Linux.NetworkNamespace.Run(networkNamespace, () =>
+            control = Linux.NetworkNamespace.Run(networkNamespace, () =>
             {
                 var c = new InterfaceControl();
                 try
                 {
-                    bool existed = c.IndexOf(deviceName) != 0;
+                    created = c.IndexOf(deviceName) == 0;
                     for (int i = 0; i < queueCount; i++)
                     {
-                        fds[i] = OpenQueue(deviceName, existed || i > 0);
-                    }
-                    if (ioctl(fds[0], Native.TUNSETPERSIST, 1) != 0)
-                    {
-                        throw Native.Error($"TAP '{deviceName}': TUNSETPERSIST", errno);
+                        fds[i] = OpenQueue(deviceName, !created || i > 0);
                     }
                     if (mtu is int m)
                     {
                         c.SetMtu(deviceName, m);
                     }
                     c.BringUp(deviceName);
-                    return (c, !existed);
+                    // Persistent last: a failure above leaves no new device behind once the fds close.
+                    if (ioctl(fds[0], Native.TUNSETPERSIST, 1) != 0)
+                    {
+                        throw Native.Error($"TAP '{deviceName}': TUNSETPERSIST", errno);
+                    }
+                    return c;
                 }
                 catch
                 {
@@ -82,6 +84,7 @@ public sealed unsafe class TapPort : IPort
                 }
             });
             _control = control;
+            WasCreated = created;
             DeviceMacAddress = control.HardwareAddress(deviceName);
             _queues = new TapQueue[queueCount];
             for (int i = 0; i < queueCount; i++)
@@ -93,6 +96,10 @@ public sealed unsafe class TapPort : IPort
         catch
         {
             control?.Dispose();
+            if (created && fds[0] >= 0)
+            {
+                _ = ioctl(fds[0], Native.TUNSETPERSIST, 0);
+            }
             foreach (int fd in fds)
             {
                 if (fd >= 0)

@@ -95,6 +95,16 @@ public sealed class TapPortTests
     }
 
     [LinuxFact]
+    public void A_failed_create_leaves_no_device_behind()
+    {
+        using TestNamespace ns = TestNamespace.Create();
+        string device = TestNamespace.InterfaceName("t");
+        var e = Assert.Throws<IOException>(() => new TapPort("if-x", device, queueCount: 2, networkNamespace: ns.Name, mtu: 1_000_000));
+        Assert.Contains("SIOCSIFMTU", e.Message);
+        Assert.False(TapPort.Exists(device, ns.Name));
+    }
+
+    [LinuxFact]
     public void A_missing_namespace_is_a_clear_error()
     {
         var e = Assert.Throws<IOException>(() => new TapPort("if-x", "matnons0", networkNamespace: "mat-no-such-namespace"));

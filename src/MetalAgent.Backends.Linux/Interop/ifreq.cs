@@ -42,15 +42,6 @@ public unsafe struct ifreq
         return req;
     }
 
-    /// <summary>The name the kernel wrote back (TUNSETIFF may fill in a pattern such as "tap%d").</summary>
-    public readonly string Name()
-    {
-        fixed (byte* p = ifr_name)
-        {
-            return Marshal.PtrToStringAnsi((nint)p, new ReadOnlySpan<byte>(p, Native.IFNAMSIZ).IndexOf((byte)0) is int n and >= 0 ? n : Native.IFNAMSIZ)!;
-        }
-    }
-
     /// <summary>Throws unless <paramref name="name"/> is a valid Linux interface name (1-15 printable ASCII, no '/', ':' or spaces).</summary>
     public static void ValidateName(string name)
     {
