@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+
+namespace MetalAgent.Backends.Linux.Tests;
+
+/// <summary>
+/// A network namespace of its own for one test ("mat-PID-RANDOM"), with IPv6 off so the kernel
+/// sends nothing on its own, and veth pairs inside it. Deleting the namespace deletes every device in
+/// it (veth and TAP, persistent or not). Namespaces left by a test process that died are removed the
+/// first time a new one is created; nothing outside namespaces named "mat-" is touched.
+/// </summary>
+internal sealed class TestNamespace : IDisposable
+{
+    private const string Prefix = "mat-";
+    private static readonly Lazy<bool> s_swept = new(SweepStale);
+
+    private TestNamespace(string name) => Name = name;
+
+    public string Name { get; }
+
+    public static TestNamespace Create()
+    {
+        _ = s_swept.Value;
+        var ns = new TestNamespace($"{Prefix}{Environment.ProcessId}-{RandomSuffix()}");
+        Ip("netns", "add", ns.Name);
+        try
+        {
+            NetworkNamespace.Run(ns.Name, () =>
+            {
+                File.WriteAllText("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+                File.WriteAllText("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+            });
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+        return ns;
+    }
+
+    /// <summary>A unique interface name "mat" + 8 hex + <paramref name="suffix"/> (at most 15 chars).</summary>
+    public static string InterfaceName(string suffix = "") => "mat" + RandomSuffix() + suffix;
+
+    /// <summary>Creates a veth pair inside the namespace, both ends up with the MTU; returns (port end, outside end).</summary>
+    public (string Inside, string Outside) AddVethPair(int mtu = 9000)
+    {
+        string stem = InterfaceName();
+        string a = stem + "a", b = stem + "b";
+        Ip("-n", Name, "link", "add", a, "mtu", mtu.ToString(), "type", "veth", "peer", "name", b, "mtu", mtu.ToString());
+        Ip("-n", Name, "link", "set", a, "up");
+        Ip("-n", Name, "link", "set", b, "up");
+        return (a, b);
+    }
+
+    /// <summary>Runs <c>ip -n NAME args</c>.</summary>
+    public void IpIn(params string[] args) => Ip(["-n", Name, .. args]);
+
+    public void Dispose() => Ip("netns", "del", Name);
+
+    /// <summary>Runs iproute2 and throws with its stderr when it fails.</summary>
+    public static string Ip(params string[] args)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using Process p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        string error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ip {string.Join(' ', args)}: exit {p.ExitCode}: {error.Trim()}");
+        }
+        return output;
+    }
+
+    private static string RandomSuffix() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+    private static bool SweepStale()
+    {
+        if (!Directory.Exists(NetworkNamespace.NamedDirectory))
+        {
+            return true;
+        }
+        foreach (string path in Directory.GetFiles(NetworkNamespace.NamedDirectory, Prefix + "*"))
+        {
+            string name = Path.GetFileName(path);
+            string[] parts = name.Split('-');
+            if (parts.Length == 3 && int.TryParse(parts[1], out int pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Ip("netns", "del", name);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Another test process swept it first.
+                }
+            }
+        }
+        return true;
+    }
+}
