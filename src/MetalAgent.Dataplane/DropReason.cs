@@ -73,6 +73,7 @@ public enum DropReason : ushort
     NatNoFlow,
     LoadBalancerPortNotAllowed,
     VirtualIpNoInterface,
+    IcmpErrorUnrelated,
 }
 
 public static class DropReasons

@@ -141,8 +141,8 @@ public class ForwardingTests
     }
 
     [Fact]
-    public void Ttl_expiry_is_dropped() =>
-        new PipelineFixture().ExpectDrop("vm-a", Eth(VmMacA, Any, Udp("10.0.0.1", "10.0.0.3", 1, 2, ttl: 1)), "ttl_expired");
+    public void Ttl_expiry_is_answered_to_the_sender_not_forwarded() =>
+        new PipelineFixture().Expect("vm-a", Eth(VmMacA, Any, Udp("10.0.0.1", "10.0.0.3", 1, 2, ttl: 1)), "vm-a");
 
     [Fact]
     public void Malformed_frames_are_dropped_with_a_parse_reason()

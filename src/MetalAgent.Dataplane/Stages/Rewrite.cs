@@ -56,6 +56,11 @@ public static class Rewrite
         {
             return -1;
         }
+        int checksumAt = h.Protocol switch { 6 => h.L4Offset + 16, 17 => h.L4Offset + 6, _ => h.L4Offset + 2 };
+        if (checksumAt + 2 > h.L3End)
+        {
+            return -1; // a quoted packet in an ICMP error carries only the first 8 bytes of L4
+        }
         switch (h.Protocol)
         {
             case 6:

@@ -73,6 +73,14 @@ public static class UplinkIngressStage
             flows.Touch(id, ctx.Worker.Now);
             VmFlowStage.TrackTcp(ref flows.Value(id), in h, direction);
         }
+        else if (IcmpErrorStage.IsError(in h))
+        {
+            // Errors about an allowed flow pass with it; others are unrelated.
+            if (!IcmpErrorStage.RelatesToFlow(ref ctx, (uint)entry.VniId + 1))
+            {
+                return Verdict.Drop(DropReason.IcmpErrorUnrelated);
+            }
+        }
         else
         {
             if (!PolicyStage.Allows(ctx.Tables, iface, ingress: true, in h))
@@ -98,6 +106,10 @@ public static class UplinkIngressStage
         if (!entry.Present || !vip.Present || h.DstIp != vip.Ip)
         {
             return Verdict.Drop(DropReason.VirtualIpNoInterface);
+        }
+        if (IcmpErrorStage.IsError(in h))
+        {
+            return IcmpErrorStage.TranslateBack(ref ctx);
         }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey(0, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
@@ -136,6 +148,10 @@ public static class UplinkIngressStage
     private static Verdict ToNatSlice(ref PacketContext ctx, UInt128 outerSource, UInt128 outerDestination)
     {
         ref PacketHeaders h = ref ctx.Headers;
+        if (IcmpErrorStage.IsError(in h))
+        {
+            return IcmpErrorStage.TranslateBack(ref ctx);
+        }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey(0, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
         int id = flows.Lookup(key, out int direction);

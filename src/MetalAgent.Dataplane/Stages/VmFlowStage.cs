@@ -23,7 +23,20 @@ public static class VmFlowStage
         ref PacketHeaders h = ref ctx.Headers;
         if (h.Ttl <= 1)
         {
-            return Verdict.Drop(DropReason.TtlExpired);
+            // The packet dies here; the VM hears why.
+            ctx.Worker.Counters.Drop(DropReason.TtlExpired);
+            return IcmpErrorStage.TimeExceeded(ref ctx);
+        }
+        if (h.L3End - h.L3Offset > ctx.Tables.Host.Mtu)
+        {
+            // Larger than the MTU the VM was told: the agent does not fragment; the VM hears the MTU
+            // (fragmentation needed for IPv4 with DF, packet too big for IPv6).
+            if (h.IpVersion == 4 && (h.Flags & PacketFlags.DontFragment) == 0)
+            {
+                return Verdict.Drop(DropReason.FrameTooLarge);
+            }
+            ctx.Worker.Counters.Drop(DropReason.FrameTooLarge);
+            return IcmpErrorStage.TooBig(ref ctx, ctx.Tables.Host.Mtu);
         }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey((uint)sender.VniId + 1, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
