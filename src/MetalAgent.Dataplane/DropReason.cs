@@ -63,6 +63,26 @@ public enum DropReason : ushort
     NoPublicAddress,
     NatUnsupportedProtocol,
     NatPortsExhausted,
+    /// <summary>An ND message (NS, RS) whose hop limit is not 255: it was routed, so it is not from the VM's link.</summary>
+    NdBadHopLimit,
+    /// <summary>Gateway traffic (ND, DHCPv4, DHCPv6) with a wrong ICMPv6 or UDP checksum.</summary>
+    GatewayBadChecksum,
+    /// <summary>An ND or MLD message that does not parse (bad code, truncated, bad options, fragmented).</summary>
+    NdMalformed,
+    /// <summary>A neighbor solicitation for an address other than the gateway's (duplicate address detection of the VM's own addresses).</summary>
+    NdTargetNotGateway,
+    /// <summary>MLD queries and reports from the VM: a VM port has no multicast routing to join.</summary>
+    MulticastListenerDiscovery,
+    /// <summary>A DHCPv4 or DHCPv6 message that does not parse or lacks a required option.</summary>
+    DhcpMalformed,
+    /// <summary>DHCPv4 from an interface without an IPv4 address.</summary>
+    Dhcp4NoIPv4,
+    /// <summary>A DHCP message naming another server (a server identifier that is not the gateway's).</summary>
+    DhcpNotForGateway,
+    /// <summary>A DHCP message a server does not answer (server-to-client types, relay messages, non-Ethernet chaddr).</summary>
+    DhcpUnsupportedMessage,
+    /// <summary>A DHCPv4 RELEASE or DECLINE, or a DHCPv6 CONFIRM without addresses: consumed, no answer by protocol.</summary>
+    DhcpNoReply,
 
     // Uplink.
     NotIpInIp = 112,

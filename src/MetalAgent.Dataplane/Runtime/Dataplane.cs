@@ -36,6 +36,16 @@ public sealed class Dataplane : IDisposable
 
     public DataplaneClock Clock { get; }
 
+    /// <summary>Seconds between the unsolicited router advertisements every VM port gets (the first
+    /// one as soon as a worker owns the port); 0 turns them off (solicitations are still answered).</summary>
+    public long RouterAdvertisementInterval
+    {
+        get => Volatile.Read(ref _routerAdvertisementInterval);
+        set => Volatile.Write(ref _routerAdvertisementInterval, value);
+    }
+
+    private long _routerAdvertisementInterval = 60;
+
     /// <summary>The snapshot the workers read, or null before the first publish.</summary>
     public BoundSnapshot? Current => Volatile.Read(ref _current);
 
@@ -204,6 +214,18 @@ public sealed class Dataplane : IDisposable
             total += n;
         }
         while (n > 0);
+        return total;
+    }
+
+    /// <summary>Runs every worker's timer work (periodic router advertisements) on the calling thread;
+    /// only when no worker thread runs (tests, replay). Returns how many frames were built.</summary>
+    public int RunTimers()
+    {
+        int total = 0;
+        foreach (Worker w in _workers)
+        {
+            total += w.RunTimers();
+        }
         return total;
     }
 

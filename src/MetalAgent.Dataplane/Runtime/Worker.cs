@@ -16,6 +16,8 @@ public sealed class Worker : IDisposable
     private readonly WorkerWakeup _wakeup = new();
     private readonly PacketDescriptor[] _rx = new PacketDescriptor[BurstSize];
     private readonly TxBatches _tx;
+    private readonly RouterAdvertiser _advertiser = new();
+    private readonly PacketDescriptor[] _timerPackets = new PacketDescriptor[BurstSize];
     private BoundSnapshot? _attached;
     private IPortQueue?[] _queues = [];
     private Thread? _thread;
@@ -53,7 +55,9 @@ public sealed class Worker : IDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (PollOnce() == 0)
+            int received = PollOnce();
+            RunTimers();
+            if (received == 0)
             {
                 // Short timeout: a lost wakeup only costs this much latency.
                 _wakeup.Wait(50, cancellationToken);
@@ -116,6 +120,44 @@ public sealed class Worker : IDisposable
         return total;
     }
 
+    /// <summary>
+    /// Timer work: the unsolicited router advertisements due on the VM ports whose queue this worker
+    /// owns, built into its pool and sent through its tx batches. The worker thread calls it after
+    /// every round; when nothing is due it costs one clock read and one comparison. Tests and replay
+    /// without a worker thread call it directly (<see cref="Dataplane.RunTimers"/>); <see cref="PollOnce"/>
+    /// never sends anything unasked. Returns how many frames it built.
+    /// </summary>
+    public int RunTimers()
+    {
+        BoundSnapshot? bound = _dataplane.Current;
+        long interval = _dataplane.RouterAdvertisementInterval;
+        if (bound is null || interval <= 0)
+        {
+            return 0;
+        }
+        if (!ReferenceEquals(bound, _attached))
+        {
+            Attach(bound);
+        }
+        long now = _dataplane.Clock.Now;
+        if (now < _advertiser.NextDue)
+        {
+            return 0;
+        }
+        int n = _advertiser.Build(bound, _pool, Counters, now, interval, _timerPackets);
+        for (int i = 0; i < n; i++)
+        {
+            PacketDescriptor p = _timerPackets[i];
+            if (!_tx.Add(p.Port, p))
+            {
+                Flush(bound);
+                _tx.Add(p.Port, p);
+            }
+        }
+        Flush(bound);
+        return n;
+    }
+
     private void Flush(BoundSnapshot bound)
     {
         for (int b = 0; b < _tx.BatchCount; b++)
@@ -163,6 +205,7 @@ public sealed class Worker : IDisposable
         Counters.EnsurePorts(bound.Ports.Length);
         Counters.EnsureInterfaces(bound.Tables.Interfaces.Length);
         _queues = queues;
+        _advertiser.Attach(bound, queues);
         _attached = bound;
     }
 

@@ -1,25 +1,87 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using MetalAgent.Packets;
 using MetalAgent.Tables.Snapshot;
 
 namespace MetalAgent.Dataplane.Stages;
 
 /// <summary>
-/// The VM's virtual gateway 169.254.0.1: answers ARP with the port's gateway MAC and learns the
-/// VM's MAC from it. Gateway traffic is never subject to policy.
+/// The VM's virtual gateway 169.254.0.1 / fe80::1, answered with the port's own gateway MAC: ARP
+/// here, neighbor discovery in <see cref="NeighborDiscoveryStage"/>, DHCP in <see cref="Dhcp4Stage"/>
+/// and <see cref="Dhcp6Stage"/>. It learns the VM's MAC from what the VM asks. Gateway traffic is
+/// never subject to policy or anti-spoofing (a DHCP client has no address yet). Replies are written
+/// into the request's own pool buffer and sent back out of the ingress port.
 /// </summary>
 public static class GatewayStage
 {
     /// <summary>169.254.0.1.</summary>
     public const uint GatewayIPv4 = 0xA9FE0001;
 
+    /// <summary>fe80::1.</summary>
+    public static readonly UInt128 GatewayIPv6 = new(0xFE80_0000_0000_0000, 1);
+
+    /// <summary>ff02::1, all nodes on the link.</summary>
+    public static readonly UInt128 AllNodes = new(0xFF02_0000_0000_0000, 1);
+
+    /// <summary>33:33:00:00:00:01, the Ethernet address of ff02::1.</summary>
+    public const ulong AllNodesMac = 0x3333_0000_0001;
+
     public static Verdict Process(ref PacketContext ctx, int iface, in InterfaceEntry entry, in PortEntry port)
     {
-        if (ctx.Headers.EtherType == 0x0806)
+        ref PacketHeaders h = ref ctx.Headers;
+        if (h.EtherType == EtherTypes.Arp)
         {
             return Arp(ref ctx, iface, in entry, in port);
         }
+        if ((h.Flags & PacketFlags.HasL4) == 0)
+        {
+            return Verdict.Continue;
+        }
+        if (h.Protocol == IpProtocols.Udp)
+        {
+            if (h.IpVersion == 4)
+            {
+                if (Dhcp4Stage.IsRequest(in h))
+                {
+                    return Dhcp4Stage.Process(ref ctx, iface, in entry, in port);
+                }
+            }
+            else if (Dhcp6Stage.IsRequest(in h))
+            {
+                return Dhcp6Stage.Process(ref ctx, iface, in entry, in port);
+            }
+        }
+        else if (h.Protocol == IpProtocols.IcmpV6 && NeighborDiscoveryStage.IsLinkMessage(h.IcmpType))
+        {
+            return NeighborDiscoveryStage.Process(ref ctx, iface, in entry, in port);
+        }
         return Verdict.Continue;
+    }
+
+    /// <summary>Takes <paramref name="mac"/> as the VM's MAC: false when the interface has another
+    /// pinned MAC, or when it is not a unicast address (learning it would cut the VM off).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool AcceptVmMac(ref PacketContext ctx, int iface, in InterfaceEntry entry, ulong mac)
+    {
+        if (entry.PinnedMac != 0)
+        {
+            return mac == entry.PinnedMac;
+        }
+        if (mac == 0 || (mac & 0x0100_0000_0000) != 0)
+        {
+            return false;
+        }
+        ctx.Bound.Interfaces.LearnVmMac(iface, mac);
+        return true;
+    }
+
+    /// <summary>Buffer offset where a reply of up to <paramref name="length"/> bytes can be written
+    /// after the request frame, so the request stays readable while the reply is built; -1 when the
+    /// request leaves no room (only an absurdly long request).</summary>
+    internal static int ReplyOffsetAfterFrame(ref PacketContext ctx, int length)
+    {
+        int start = (ctx.Packet.Offset + ctx.Packet.Length + 63) & ~63;
+        return start + length <= ctx.Buffer.Length ? start : -1;
     }
 
     private static Verdict Arp(ref PacketContext ctx, int iface, in InterfaceEntry entry, in PortEntry port)
@@ -32,13 +94,9 @@ public static class GatewayStage
         Span<byte> frame = ctx.Frame;
         Span<byte> arp = frame[h.L3Offset..];
         ulong senderMac = h.ArpSenderMac;
-        if (entry.PinnedMac != 0 && senderMac != entry.PinnedMac)
+        if (!AcceptVmMac(ref ctx, iface, in entry, senderMac))
         {
             return Verdict.Drop(DropReason.SpoofedMac);
-        }
-        if (entry.PinnedMac == 0)
-        {
-            ctx.Bound.Interfaces.LearnVmMac(iface, senderMac);
         }
         uint senderIp = (uint)h.SrcIp;
 

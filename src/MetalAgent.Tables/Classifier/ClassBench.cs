@@ -105,7 +105,8 @@ public sealed class ClassBenchRuleSet
 }
 
 /// <summary>A ClassBench header trace as IPv4 flow keys. <see cref="GeneratorRules"/> is the trace's RULE
-/// column (1-based rule the header was generated from), which is not necessarily the best match.</summary>
+/// column: the rule the header was generated from, which is not necessarily the best match. In the files of
+/// data/classbench it is a 0-based rule index (the header matches rule RULE, counting from 0).</summary>
 public sealed class ClassBenchTrace
 {
     public ClassBenchTrace(string name, FlowKey4[] keys, int[] generatorRules)

@@ -25,11 +25,14 @@ public sealed class Classifier4Table
     /// <summary>Number of partition trees a lookup may visit.</summary>
     public int TreeCount => _table.TreeCount;
 
+    private static readonly int s_mode = int.Parse(Environment.GetEnvironmentVariable("CT_MODE") ?? "0");
+    private static readonly int s_thr = int.Parse(Environment.GetEnvironmentVariable("CT_THR") ?? "8");
+
     /// <summary>Compiles <paramref name="rules"/>. Throws <see cref="ArgumentException"/> for an invalid rule.</summary>
     public static Classifier4Table Build(ReadOnlySpan<ClassifierRule4> rules)
     {
         ClassifierRule4[] copy = rules.ToArray();
-        var boxes = new ClassifierBoxes(Lanes8.Count);
+        var boxes = new ClassifierBoxes([16, 16, 16, 16, 16, 16, 8, 0]);
         Span<ushort> lo = stackalloc ushort[Lanes8.Count];
         Span<ushort> hi = stackalloc ushort[Lanes8.Count];
         Span<(byte Lo, byte Hi)> protocols = stackalloc (byte, byte)[128];
@@ -43,7 +46,9 @@ public sealed class Classifier4Table
             ClassifierBoxes.PrefixLanes(rule.DstPrefix, rule.DstPrefixLength, 32, lo[2..4], hi[2..4]);
             (lo[4], hi[4]) = (rule.SrcPortLo, rule.SrcPortHi);
             (lo[5], hi[5]) = (rule.DstPortLo, rule.DstPortHi);
-            int partition = (rule.SrcPrefixLength >= 16 ? 1 : 0) | (rule.DstPrefixLength >= 16 ? 2 : 0);
+            int partition = (rule.SrcPrefixLength >= s_thr ? 1 : 0) | (rule.DstPrefixLength >= s_thr ? 2 : 0);
+            if (s_mode == 1) partition = 0;
+            if (s_mode == 2) partition = partition == 0 ? 0 : 1;
             int ranges = ClassifierBoxes.ProtocolRanges(rule.Protocol, rule.ProtocolMask, protocols);
             for (int r = 0; r < ranges; r++)
             {
@@ -54,6 +59,8 @@ public sealed class Classifier4Table
         return new Classifier4Table(copy, CutTreeTable<Lanes8>.Build(boxes));
     }
 
+    internal void Probe(in FlowKey4 key, Span<long> stats) => _table.Probe(Lanes8.From(in key), stats);
+
     /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
     public int Classify(in FlowKey4 key) => _table.Classify(Lanes8.From(in key));
 
@@ -62,9 +69,16 @@ public sealed class Classifier4Table
     {
         results = results[..keys.Length];
         CutTreeTable<Lanes8> table = _table;
-        for (int i = 0; i < keys.Length; i++)
+        Span<Lanes8> group = stackalloc Lanes8[32];
+        group = group[..CutTreeTable<Lanes8>.GroupSize];
+        for (int start = 0; start < keys.Length; start += group.Length)
         {
-            results[i] = table.Classify(Lanes8.From(in keys[i]));
+            int n = Math.Min(group.Length, keys.Length - start);
+            for (int g = 0; g < n; g++)
+            {
+                group[g] = Lanes8.From(in keys[start + g]);
+            }
+            table.ClassifyGroup(group[..n], results.Slice(start, n));
         }
     }
 }

@@ -29,7 +29,7 @@ public sealed class Classifier6Table
     public static Classifier6Table Build(ReadOnlySpan<ClassifierRule6> rules)
     {
         ClassifierRule6[] copy = rules.ToArray();
-        var boxes = new ClassifierBoxes(Lanes24.Count);
+        var boxes = new ClassifierBoxes([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 8, 0, 0, 0, 0, 0]);
         Span<ushort> lo = stackalloc ushort[Lanes24.Count];
         Span<ushort> hi = stackalloc ushort[Lanes24.Count];
         Span<(byte Lo, byte Hi)> protocols = stackalloc (byte, byte)[128];
@@ -62,9 +62,16 @@ public sealed class Classifier6Table
     {
         results = results[..keys.Length];
         CutTreeTable<Lanes24> table = _table;
-        for (int i = 0; i < keys.Length; i++)
+        Span<Lanes24> group = stackalloc Lanes24[32];
+        group = group[..CutTreeTable<Lanes24>.GroupSize];
+        for (int start = 0; start < keys.Length; start += group.Length)
         {
-            results[i] = table.Classify(Lanes24.From(in keys[i]));
+            int n = Math.Min(group.Length, keys.Length - start);
+            for (int g = 0; g < n; g++)
+            {
+                group[g] = Lanes24.From(in keys[start + g]);
+            }
+            table.ClassifyGroup(group[..n], results.Slice(start, n));
         }
     }
 }

@@ -10,9 +10,17 @@ internal sealed class ClassifierBoxes
     private readonly List<int> _rule = [];
     private readonly List<int> _partition = [];
 
-    public ClassifierBoxes(int laneCount) => LaneCount = laneCount;
+    /// <param name="laneBits">Significant bits per lane: 16 for address and port lanes, 8 for the protocol,
+    /// 0 for padding. Cuts only look at these bits.</param>
+    public ClassifierBoxes(ReadOnlySpan<byte> laneBits)
+    {
+        LaneCount = laneBits.Length;
+        LaneBits = laneBits.ToArray();
+    }
 
     public int LaneCount { get; }
+
+    public byte[] LaneBits { get; }
 
     public int Count => _rule.Count;
 

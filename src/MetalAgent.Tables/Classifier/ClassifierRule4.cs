@@ -22,8 +22,8 @@ public readonly record struct ClassifierRule4(
 
     /// <summary>Whether the rule matches <paramref name="key"/>: the reference semantics every classifier follows.</summary>
     public bool Matches(in FlowKey4 key) =>
-        ((key.Src ^ SrcPrefix) & PrefixMask(SrcPrefixLength)) == 0
-        && ((key.Dst ^ DstPrefix) & PrefixMask(DstPrefixLength)) == 0
+        ((key.Src ^ SrcPrefix) & PrefixMaskOf(SrcPrefixLength)) == 0
+        && ((key.Dst ^ DstPrefix) & PrefixMaskOf(DstPrefixLength)) == 0
         && key.SrcPort >= SrcPortLo && key.SrcPort <= SrcPortHi
         && key.DstPort >= DstPortLo && key.DstPort <= DstPortHi
         && ((key.Protocol ^ Protocol) & ProtocolMask) == 0;
@@ -41,5 +41,6 @@ public readonly record struct ClassifierRule4(
         }
     }
 
-    internal static uint PrefixMask(int length) => length == 0 ? 0 : uint.MaxValue << (32 - length);
+    /// <summary>The network mask of a prefix length (0..32) in host order.</summary>
+    public static uint PrefixMaskOf(int length) => length == 0 ? 0 : uint.MaxValue << (32 - length);
 }

@@ -22,8 +22,8 @@ public readonly record struct ClassifierRule6(
 
     /// <summary>Whether the rule matches <paramref name="key"/>: the reference semantics every classifier follows.</summary>
     public bool Matches(in FlowKey6 key) =>
-        ((key.Src ^ SrcPrefix) & PrefixMask(SrcPrefixLength)) == UInt128.Zero
-        && ((key.Dst ^ DstPrefix) & PrefixMask(DstPrefixLength)) == UInt128.Zero
+        ((key.Src ^ SrcPrefix) & PrefixMaskOf(SrcPrefixLength)) == UInt128.Zero
+        && ((key.Dst ^ DstPrefix) & PrefixMaskOf(DstPrefixLength)) == UInt128.Zero
         && key.SrcPort >= SrcPortLo && key.SrcPort <= SrcPortHi
         && key.DstPort >= DstPortLo && key.DstPort <= DstPortHi
         && ((key.Protocol ^ Protocol) & ProtocolMask) == 0;
@@ -41,5 +41,6 @@ public readonly record struct ClassifierRule6(
         }
     }
 
-    internal static UInt128 PrefixMask(int length) => length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - length);
+    /// <summary>The network mask of a prefix length (0..128) in host order.</summary>
+    public static UInt128 PrefixMaskOf(int length) => length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - length);
 }

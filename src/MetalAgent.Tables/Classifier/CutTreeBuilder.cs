@@ -5,44 +5,74 @@ namespace MetalAgent.Tables.Classifier;
 /// becomes a leaf when few boxes remain, and otherwise cuts one lane into 2^k equal children, choosing the
 /// lane and k (bounded by a space factor, as in HiCuts) that minimise the largest child. Identical leaves
 /// are shared, and so are sibling subtrees whose boxes look the same relative to their regions.
+/// A tree whose construction exceeds a work budget is rebuilt with a smaller space factor, and finally
+/// with cuts that never replicate a box, so build time stays bounded for any rule set.
 /// Deterministic: dictionaries are only probed, never enumerated.</summary>
 internal sealed class CutTreeBuilder
 {
-    private const int LeafSize = 8;
-    private const int SpaceFactor = 4;
+    private static readonly int LeafSize = int.Parse(Environment.GetEnvironmentVariable("CT_LEAF") ?? "8");
+    private static readonly int[] SpaceFactors = [int.Parse(Environment.GetEnvironmentVariable("CT_SPF") ?? "4"), 2, 0];
     private const int MaxCutBits = 16;
-    private const int PruneWindow = 16;
+    private static readonly int PruneWindow = int.Parse(Environment.GetEnvironmentVariable("CT_WIN") ?? "16");
     private const int MaxDepth = 40;
+    private const long WorkFloor = 1 << 20;
+    private const long WorkPerBox = 128;
 
     private readonly int _lanes;
+    private readonly byte[] _laneBits;
     private readonly ushort[] _lo;
     private readonly ushort[] _hi;
     private readonly List<ulong> _nodes = [];
-    private readonly List<int> _leafBoxes = [];
+    private readonly List<int> _leafItems = [];
     private readonly Dictionary<SequenceKey, ulong> _leafCache = [];
+    private int _spaceFactor;
+    private long _work;
+    private long _workLimit;
 
-    public CutTreeBuilder(int lanes, ushort[] lo, ushort[] hi)
+    public CutTreeBuilder(byte[] laneBits, ushort[] lo, ushort[] hi)
     {
-        _lanes = lanes;
+        _lanes = laneBits.Length;
+        _laneBits = laneBits;
         _lo = lo;
         _hi = hi;
     }
 
+    /// <summary>Child slots of all internal nodes.</summary>
     public ulong[] Nodes() => [.. _nodes];
 
-    public int[] LeafBoxes() => [.. _leafBoxes];
+    /// <summary>Leaf contents: box ids, and before a leaf longer than the escape count a header item ~count.</summary>
+    public int[] LeafItems() => [.. _leafItems];
 
     /// <summary>Builds a tree over <paramref name="boxes"/> (ascending box ids) and returns its root reference.</summary>
     public ulong BuildTree(int[] boxes)
     {
-        var regLo = new ushort[_lanes];
-        var regBits = new byte[_lanes];
-        regBits.AsSpan().Fill(16);
-        return BuildNode(boxes, regLo, regBits, 0);
+        for (int attempt = 0; ; attempt++)
+        {
+            int nodeCount = _nodes.Count;
+            int leafCount = _leafItems.Count;
+            _leafCache.Clear(); // leaves are shared within a tree only, so a failed attempt leaves no stale entries
+            _spaceFactor = SpaceFactors[attempt];
+            _work = 0;
+            _workLimit = attempt == SpaceFactors.Length - 1 ? long.MaxValue : Math.Max(WorkFloor, WorkPerBox * boxes.Length);
+            var regLo = new ushort[_lanes];
+            var regBits = (byte[])_laneBits.Clone();
+            ulong root = BuildNode(boxes, regLo, regBits, 0);
+            if (_work <= _workLimit)
+            {
+                return root;
+            }
+            _nodes.RemoveRange(nodeCount, _nodes.Count - nodeCount);
+            _leafItems.RemoveRange(leafCount, _leafItems.Count - leafCount);
+        }
     }
 
     private ulong BuildNode(int[] boxes, ushort[] regLo, byte[] regBits, int depth)
     {
+        _work += boxes.Length;
+        if (_work > _workLimit)
+        {
+            return 0; // over budget: unwind; BuildTree retries more conservatively
+        }
         int[] kept = Prune(boxes, regLo, regBits);
         if (kept.Length <= LeafSize || depth >= MaxDepth || !ChooseCut(kept, regLo, regBits, out int lane, out int bits))
         {
@@ -52,16 +82,15 @@ internal sealed class CutTreeBuilder
         int width = regBits[lane];
         int shift = width - bits;
         int childCount = 1 << bits;
+        _work += childCount;
         int regionLo = regLo[lane];
         int regionHi = regionLo + (1 << width) - 1;
         var counts = new int[childCount + 1];
         foreach (int b in kept)
         {
             int o = (b * _lanes) + lane;
-            int a = (Math.Max(_lo[o], regionLo) - regionLo) >> shift;
-            int e = (Math.Min(_hi[o], regionHi) - regionLo) >> shift;
-            counts[a]++;
-            counts[e + 1]--;
+            counts[(Math.Max(_lo[o], regionLo) - regionLo) >> shift]++;
+            counts[((Math.Min(_hi[o], regionHi) - regionLo) >> shift) + 1]--;
         }
         // Lists per child keep the ascending box order.
         var lists = new int[childCount][];
@@ -84,7 +113,7 @@ internal sealed class CutTreeBuilder
         }
 
         int firstSlot = _nodes.Count;
-        if ((long)firstSlot + childCount > int.MaxValue)
+        if ((long)firstSlot + childCount > CutTreeRef.MaxOffset)
         {
             throw new InvalidOperationException("classifier too large");
         }
@@ -123,7 +152,7 @@ internal sealed class CutTreeBuilder
             }
             _nodes[firstSlot + c] = child;
         }
-        return ((ulong)(uint)firstSlot << 32) | ((ulong)(uint)lane << 24) | ((ulong)(uint)shift << 16) | (uint)(childCount - 1);
+        return CutTreeRef.Internal(firstSlot, lane, shift, bits, kept[0]);
     }
 
     /// <summary>Keeps, in order, the boxes not covered inside the region by an earlier kept box (checked against
@@ -181,7 +210,8 @@ internal sealed class CutTreeBuilder
     private bool ChooseCut(int[] kept, ushort[] regLo, byte[] regBits, out int bestLane, out int bestBits)
     {
         int n = kept.Length;
-        long budget = (long)SpaceFactor * n;
+        bool noReplication = _spaceFactor == 0;
+        long budget = noReplication ? (2L * n) + 16 : (long)_spaceFactor * n;
         var relLo = new int[n];
         var relHi = new int[n];
         bestLane = -1;
@@ -214,16 +244,20 @@ internal sealed class CutTreeBuilder
             for (int k = 1; k <= maxBits; k++)
             {
                 int shift = width - k;
-                long total = 1L << k;
+                long entries = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    total += (relHi[i] >> shift) - (relLo[i] >> shift) + 1;
+                    entries += (relHi[i] >> shift) - (relLo[i] >> shift) + 1;
                 }
-                if (total > budget && k > 1)
+                if (noReplication ? entries != n || (1L << k) > budget : entries + (1L << k) > budget && k > 1)
                 {
                     break;
                 }
                 bits = k;
+            }
+            if (bits == 0)
+            {
+                continue;
             }
             int s = width - bits;
             var counts = new int[(1 << bits) + 1];
@@ -263,9 +297,18 @@ internal sealed class CutTreeBuilder
         var key = new SequenceKey(boxes);
         if (!_leafCache.TryGetValue(key, out ulong leaf))
         {
-            int offset = _leafBoxes.Count;
-            _leafBoxes.AddRange(boxes);
-            leaf = ((ulong)(uint)offset << 32) | ((ulong)(uint)boxes.Length << 1);
+            if (boxes.Length >= CutTreeRef.LeafCountEscape)
+            {
+                _leafItems.Add(~boxes.Length);
+            }
+            int offset = _leafItems.Count;
+            if ((long)offset + boxes.Length > CutTreeRef.MaxOffset)
+            {
+                throw new InvalidOperationException("classifier too large");
+            }
+            _leafItems.AddRange(boxes);
+            // An escaped leaf points at its header item.
+            leaf = CutTreeRef.Leaf(boxes.Length >= CutTreeRef.LeafCountEscape ? offset - 1 : offset, boxes.Length, boxes[0]);
             _leafCache.Add(key, leaf);
         }
         return leaf;

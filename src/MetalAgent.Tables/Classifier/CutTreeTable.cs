@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace MetalAgent.Tables.Classifier;
 
-/// <summary>One lane-range box with its lower corner and per-lane extent (hi - lo), stored by box id.</summary>
+/// <summary>One lane-range box: lower corner and per-lane extent (hi - lo), its box id in the padding lanes.</summary>
 internal struct BoxRange<TLanes>
     where TLanes : unmanaged, IClassifierLanes<TLanes>
 {
@@ -13,45 +13,35 @@ internal struct BoxRange<TLanes>
 
 /// <summary>The compiled classifier shared by both address families: boxes are split into partitions by
 /// which address fields are narrow (as in EffiCuts/CutSplit), each partition gets a decision tree of
-/// multi-bit cuts on one 16-bit lane per node, and leaves list at most a few boxes in priority order that
-/// are checked with one SIMD range test each. Immutable; safe for concurrent readers.</summary>
+/// multi-bit cuts on one 16-bit lane per node, and leaves hold copies of at most a few boxes in priority
+/// order, each checked with one SIMD range test. Every node reference carries the best box id below it, so
+/// a lookup abandons a subtree that cannot beat the match it already has. Immutable; safe for concurrent readers.</summary>
 internal sealed class CutTreeTable<TLanes>
     where TLanes : unmanaged, IClassifierLanes<TLanes>
 {
-    // Node reference (ulong): internal when bit 0 is set: bits 0..15 child index mask, 16..23 shift,
-    // 24..31 lane, 32..63 first child slot in _nodes. Leaf otherwise: bits 1..31 box count, 32..63 offset in _leafBoxes.
-    private readonly BoxRange<TLanes>[] _boxes;
+    /// <summary>Keys classified together by <see cref="ClassifyGroup"/>.</summary>
+    public static readonly int GroupSize = int.Parse(Environment.GetEnvironmentVariable("CT_G") ?? "8");
+    private static readonly bool s_prefetch = Environment.GetEnvironmentVariable("CT_PF") == "1";
+
     private readonly int[] _boxRule;
     private readonly ulong[] _nodes;
-    private readonly int[] _leafBoxes;
+    private readonly BoxRange<TLanes>[] _leafEntries;
     private readonly ulong[] _roots;
-    private readonly int[] _rootFirstBox;
 
-    private CutTreeTable(BoxRange<TLanes>[] boxes, int[] boxRule, ulong[] nodes, int[] leafBoxes, ulong[] roots, int[] rootFirstBox)
+    private CutTreeTable(int[] boxRule, ulong[] nodes, BoxRange<TLanes>[] leafEntries, ulong[] roots)
     {
-        _boxes = boxes;
         _boxRule = boxRule;
         _nodes = nodes;
-        _leafBoxes = leafBoxes;
+        _leafEntries = leafEntries;
         _roots = roots;
-        _rootFirstBox = rootFirstBox;
     }
 
-    /// <summary>Number of trees searched per lookup at most.</summary>
+    /// <summary>Number of trees a lookup may visit.</summary>
     public int TreeCount => _roots.Length;
-
-    /// <summary>Child slots of all internal nodes.</summary>
-    public int NodeSlots => _nodes.Length;
-
-    /// <summary>Box ids stored in all (deduplicated) leaves.</summary>
-    public int LeafEntries => _leafBoxes.Length;
-
-    /// <summary>Boxes the rules turned into.</summary>
-    public int BoxCount => _boxes.Length;
 
     /// <summary>Approximate bytes held by the lookup arrays.</summary>
     public long MemoryBytes =>
-        ((long)_boxes.Length * Unsafe.SizeOf<BoxRange<TLanes>>()) + (_boxRule.Length * 4L) + (_nodes.Length * 8L) + (_leafBoxes.Length * 4L);
+        ((long)_leafEntries.Length * Unsafe.SizeOf<BoxRange<TLanes>>()) + (_boxRule.Length * 4L) + (_nodes.Length * 8L);
 
     public static CutTreeTable<TLanes> Build(ClassifierBoxes input)
     {
@@ -72,13 +62,14 @@ internal sealed class CutTreeTable<TLanes>
                 lo[l] = input.Lo(b, l);
                 span[l] = (ushort)(input.Hi(b, l) - input.Lo(b, l));
             }
+            TLanes.SetTag(ref boxes[b].Lo, ref boxes[b].Span, b);
             boxRule[b] = input.Rule(b);
         }
 
-        var builder = new CutTreeBuilder(laneCount, input.LoArray(), input.HiArray());
+        var builder = new CutTreeBuilder(input.LaneBits, input.LoArray(), input.HiArray());
         // Partitions in order of their first (best) box, so a lookup can stop once its match beats the next one.
         var partitionBoxes = new SortedDictionary<int, List<int>>();
-        var firstBoxOfPartition = new List<(int FirstBox, int Partition)>();
+        var partitionOrder = new List<int>();
         for (int b = 0; b < n; b++)
         {
             int p = input.Partition(b);
@@ -86,19 +77,30 @@ internal sealed class CutTreeTable<TLanes>
             {
                 list = [];
                 partitionBoxes.Add(p, list);
-                firstBoxOfPartition.Add((b, p));
+                partitionOrder.Add(p);
             }
             list.Add(b);
         }
-        var roots = new ulong[firstBoxOfPartition.Count];
-        var rootFirstBox = new int[firstBoxOfPartition.Count];
+        var roots = new ulong[partitionOrder.Count];
         for (int i = 0; i < roots.Length; i++)
         {
-            (int firstBox, int partition) = firstBoxOfPartition[i];
-            roots[i] = builder.BuildTree([.. partitionBoxes[partition]]);
-            rootFirstBox[i] = firstBox;
+            roots[i] = builder.BuildTree([.. partitionBoxes[partitionOrder[i]]]);
         }
-        return new CutTreeTable<TLanes>(boxes, boxRule, builder.Nodes(), builder.LeafBoxes(), roots, rootFirstBox);
+
+        int[] items = builder.LeafItems();
+        var entries = new BoxRange<TLanes>[items.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (items[i] >= 0)
+            {
+                entries[i] = boxes[items[i]];
+            }
+            else
+            {
+                TLanes.SetTag(ref entries[i].Lo, ref entries[i].Span, ~items[i]); // header of a long leaf: its length
+            }
+        }
+        return new CutTreeTable<TLanes>(boxRule, builder.Nodes(), entries, roots);
     }
 
     /// <summary>Rule index of the best box containing <paramref name="key"/>, or -1.</summary>
@@ -106,40 +108,186 @@ internal sealed class CutTreeTable<TLanes>
     {
         ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(new ReadOnlySpan<TLanes>(in key));
         ulong[] nodes = _nodes;
-        int[] leafBoxes = _leafBoxes;
-        BoxRange<TLanes>[] boxes = _boxes;
         ulong[] roots = _roots;
-        int[] rootFirstBox = _rootFirstBox;
         int best = int.MaxValue;
         for (int t = 0; t < roots.Length; t++)
         {
-            if (rootFirstBox[t] >= best)
+            ulong r = roots[t];
+            if (CutTreeRef.MinBox(r) >= best)
+            {
+                break; // trees are ordered by their best box
+            }
+            while ((r & 1) != 0)
+            {
+                r = nodes[ChildSlot(r, lanes)];
+                if (CutTreeRef.MinBox(r) >= best)
+                {
+                    r = 0;
+                }
+            }
+            best = ScanLeaf(r, in key, best);
+        }
+        return best == int.MaxValue ? -1 : _boxRule[best];
+    }
+
+    /// <summary>Classifies up to <see cref="GroupSize"/> keys at once. Each tree is descended by all keys in
+    /// lock step, so the node loads of different keys are independent and overlap in the memory system.</summary>
+    public void ClassifyGroup(ReadOnlySpan<TLanes> keys, Span<int> results)
+    {
+        int count = keys.Length;
+        if (count > GroupSize)
+        {
+            ThrowGroupTooLarge();
+        }
+        results = results[..count];
+        ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(keys);
+        int laneCount = TLanes.Count;
+        ulong[] nodes = _nodes;
+        ulong[] roots = _roots;
+        Span<ulong> refs = stackalloc ulong[32];
+        Span<int> best = stackalloc int[32];
+        best.Fill(int.MaxValue);
+        for (int t = 0; t < roots.Length; t++)
+        {
+            ulong root = roots[t];
+            int rootMin = CutTreeRef.MinBox(root);
+            ulong pending = 0;
+            for (int g = 0; g < count; g++)
+            {
+                ulong r = rootMin < best[g] ? root : 0;
+                refs[g] = r;
+                pending |= r;
+            }
+            if (pending == 0)
+            {
+                break; // trees are ordered by their best box: no key needs this one or any later one
+            }
+            while ((pending & 1) != 0)
+            {
+                pending = 0;
+                for (int g = 0; g < count; g++)
+                {
+                    ulong r = refs[g];
+                    if ((r & 1) != 0)
+                    {
+                        r = nodes[ChildSlot(r, lanes.Slice(g * laneCount, laneCount))];
+                        if (CutTreeRef.MinBox(r) >= best[g])
+                        {
+                            r = 0;
+                        }
+                        refs[g] = r;
+                        pending |= r;
+                    }
+                }
+            }
+            if (s_prefetch)
+            {
+                BoxRange<TLanes>[] entries = _leafEntries;
+                for (int g = 0; g < count; g++)
+                {
+                    int o = CutTreeRef.Offset(refs[g]);
+                    if ((uint)o < (uint)entries.Length)
+                    {
+                        unsafe
+                        {
+                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref entries[o]));
+                        }
+                    }
+                }
+            }
+            for (int g = 0; g < count; g++)
+            {
+                best[g] = ScanLeaf(refs[g], in keys[g], best[g]);
+            }
+        }
+        int[] boxRule = _boxRule;
+        for (int g = 0; g < count; g++)
+        {
+            results[g] = best[g] == int.MaxValue ? -1 : boxRule[best[g]];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ChildSlot(ulong r, ReadOnlySpan<ushort> lanes)
+    {
+        uint v = lanes[(int)(r >> 9) & 31];
+        uint mask = (2u << (int)((r >> 1) & 15)) - 1;
+        return CutTreeRef.Offset(r) + (int)((v >> (int)((r >> 5) & 15)) & mask);
+    }
+
+    /// <summary>First box of leaf <paramref name="r"/> containing the key that beats <paramref name="best"/>,
+    /// else <paramref name="best"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ScanLeaf(ulong r, in TLanes key, int best)
+    {
+        BoxRange<TLanes>[] entries = _leafEntries;
+        int i = CutTreeRef.Offset(r);
+        int count = (int)(r >> 1) & CutTreeRef.LeafCountEscape;
+        if (count == CutTreeRef.LeafCountEscape)
+        {
+            count = TLanes.GetTag(in entries[i].Lo, in entries[i].Span);
+            i++;
+        }
+        for (int end = i + count; i < end; i++)
+        {
+            ref BoxRange<TLanes> entry = ref entries[i];
+            int b = TLanes.GetTag(in entry.Lo, in entry.Span);
+            if (b >= best)
             {
                 break;
             }
-            ulong r = roots[t];
+            if (TLanes.InRange(in key, in entry.Lo, in entry.Span))
+            {
+                return b;
+            }
+        }
+        return best;
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowGroupTooLarge() => throw new ArgumentException("too many keys for one group");
+
+    /// <summary>Diagnostics: adds node steps to stats[0], scanned boxes to stats[1], trees to stats[2], per tree at 3 + 3t.</summary>
+    internal void Probe(in TLanes key, Span<long> stats)
+    {
+        ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(new ReadOnlySpan<TLanes>(in key));
+        int best = int.MaxValue;
+        for (int t = 0; t < _roots.Length; t++)
+        {
+            ulong r = _roots[t];
+            if (CutTreeRef.MinBox(r) >= best)
+            {
+                break;
+            }
+            stats[2]++;
+            stats[5 + (3 * t)]++;
             while ((r & 1) != 0)
             {
-                uint v = lanes[(int)((uint)r >> 24)];
-                r = nodes[(int)(r >> 32) + (int)((v >> (int)((r >> 16) & 0xFF)) & (uint)(r & 0xFFFF))];
+                stats[0]++;
+                stats[3 + (3 * t)]++;
+                r = _nodes[ChildSlot(r, lanes)];
+                if (CutTreeRef.MinBox(r) >= best)
+                {
+                    r = 0;
+                }
             }
-            int offset = (int)(r >> 32);
-            int end = offset + (int)((uint)r >> 1);
-            for (int i = offset; i < end; i++)
+            int i = CutTreeRef.Offset(r);
+            int count = (int)(r >> 1) & CutTreeRef.LeafCountEscape;
+            for (int end = i + count; i < end; i++)
             {
-                int b = leafBoxes[i];
+                int b = TLanes.GetTag(in _leafEntries[i].Lo, in _leafEntries[i].Span);
                 if (b >= best)
                 {
                     break;
                 }
-                ref BoxRange<TLanes> box = ref boxes[b];
-                if (TLanes.InRange(in key, in box.Lo, in box.Span))
+                stats[1]++;
+                stats[4 + (3 * t)]++;
+                if (TLanes.InRange(in key, in _leafEntries[i].Lo, in _leafEntries[i].Span))
                 {
                     best = b;
                     break;
                 }
             }
         }
-        return best == int.MaxValue ? -1 : _boxRule[best];
     }
 }

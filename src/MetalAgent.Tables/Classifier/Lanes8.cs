@@ -3,7 +3,8 @@ using System.Runtime.Intrinsics;
 
 namespace MetalAgent.Tables.Classifier;
 
-/// <summary>Eight 16-bit lanes for an IPv4 key: src low/high, dst low/high, src port, dst port, protocol, 0.</summary>
+/// <summary>Eight 16-bit lanes for an IPv4 key: src low/high, dst low/high, src port, dst port, protocol, and a
+/// padding lane (0 in keys; in boxes lane 7 of lo and span hold the tag's low and high halves).</summary>
 internal struct Lanes8 : IClassifierLanes<Lanes8>
 {
     public Vector128<ushort> V;
@@ -15,7 +16,18 @@ internal struct Lanes8 : IClassifierLanes<Lanes8>
     {
         // (key - lo) wraps around below lo, so one unsigned min tests both bounds.
         Vector128<ushort> d = key.V - lo.V;
-        return Vector128.EqualsAll(Vector128.Min(d, span.V), d);
+        Vector128<ushort> ok = Vector128.Equals(Vector128.Min(d, span.V), d)
+            | Vector128.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0xFFFF);
+        return ok == Vector128<ushort>.AllBitsSet;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int GetTag(in Lanes8 lo, in Lanes8 span) => lo.V.GetElement(7) | (span.V.GetElement(7) << 16);
+
+    public static void SetTag(ref Lanes8 lo, ref Lanes8 span, int tag)
+    {
+        lo.V = lo.V.WithElement(7, (ushort)tag);
+        span.V = span.V.WithElement(7, (ushort)((uint)tag >> 16));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -29,7 +29,8 @@ public sealed class Lpm4Table
     /// <summary>Route count from which the table uses a 2^24-entry directory (64 MiB).</summary>
     public const int FullDirectoryRoutes = 262_144;
 
-    private const int BatchChunk = 16;
+    private const int DirectoryPrefetchDistance = 16;
+    private const int NodePrefetchDistance = 8;
 
     private readonly uint[] _directory;
     private readonly PoptrieNode[] _nodes;
@@ -143,8 +144,9 @@ public sealed class Lpm4Table
         return (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, (ulong)address << (32 + _directoryBits));
     }
 
-    /// <summary>Looks up many addresses, prefetching the directory entries and first nodes of a group
-    /// of addresses before resolving them so their cache misses overlap.</summary>
+    /// <summary>Looks up many addresses as a software pipeline: while resolving address i it
+    /// prefetches the directory entry of address i + 16 and the first node of address i + 8, so
+    /// the cache misses of consecutive lookups overlap even when the caller does other work.</summary>
     public unsafe void Lookup(ReadOnlySpan<uint> addresses, Span<uint> results)
     {
         if (results.Length < addresses.Length)
@@ -155,32 +157,27 @@ public sealed class Lpm4Table
         PoptrieNode[] nodes = _nodes;
         int shift = _directoryShift;
         int keyShift = 32 + _directoryBits;
-        Span<uint> entries = stackalloc uint[BatchChunk];
-        for (int start = 0; start < addresses.Length; start += BatchChunk)
+        int n = addresses.Length;
+        for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<uint> chunk = addresses.Slice(start, Math.Min(BatchChunk, addresses.Length - start));
             if (Sse.IsSupported)
             {
-                for (int i = 0; i < chunk.Length; i++)
+                if (i + DirectoryPrefetchDistance < n)
                 {
-                    Sse.Prefetch0(Unsafe.AsPointer(ref directory[chunk[i] >> shift]));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref directory[addresses[i + DirectoryPrefetchDistance] >> shift]));
+                }
+                if (i + NodePrefetchDistance < n)
+                {
+                    uint ahead = directory[addresses[i + NodePrefetchDistance] >> shift];
+                    if ((int)ahead >= 0)
+                    {
+                        Sse.Prefetch0(Unsafe.AsPointer(ref nodes[ahead]));
+                    }
                 }
             }
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                uint entry = directory[chunk[i] >> shift];
-                entries[i] = entry;
-                if ((int)entry >= 0 && Sse.IsSupported)
-                {
-                    Sse.Prefetch0(Unsafe.AsPointer(ref nodes[entry]));
-                }
-            }
-            Span<uint> output = results.Slice(start, chunk.Length);
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                uint entry = entries[i];
-                output[i] = (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, (ulong)chunk[i] << keyShift);
-            }
+            uint address = addresses[i];
+            uint entry = directory[address >> shift];
+            results[i] = (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, (ulong)address << keyShift);
         }
     }
 
@@ -189,15 +186,27 @@ public sealed class Lpm4Table
     {
         PoptrieNode[] nodes = _nodes;
         ref readonly PoptrieNode node = ref nodes[nodeIndex];
-        int v = (int)(key >> 58);
-        while ((node.Vector & (1UL << v)) != 0)
+        while (true)
         {
-            int child = node.ChildBase + BitOperations.PopCount(node.Vector & (ulong.MaxValue >> (63 - v))) - 1;
-            node = ref nodes[child];
+            if (node.LeafBase < 0)
+            {
+                int bits = (byte)node.LeafVector;
+                if ((key >> (64 - bits)) != node.Vector)
+                {
+                    return _leaves[~node.LeafBase];
+                }
+                key <<= bits;
+                node = ref nodes[node.ChildBase];
+                continue;
+            }
+            int v = (int)(key >> 58);
+            if ((node.Vector & (1UL << v)) == 0)
+            {
+                return _leaves[node.LeafBase + BitOperations.PopCount(node.LeafVector & (ulong.MaxValue >> (63 - v))) - 1];
+            }
+            node = ref nodes[node.ChildBase + BitOperations.PopCount(node.Vector & (ulong.MaxValue >> (63 - v))) - 1];
             key <<= PoptrieBuilder.Stride;
-            v = (int)(key >> 58);
         }
-        return _leaves[node.LeafBase + BitOperations.PopCount(node.LeafVector & (ulong.MaxValue >> (63 - v))) - 1];
     }
 
     [DoesNotReturn]

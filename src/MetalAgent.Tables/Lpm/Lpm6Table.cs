@@ -25,7 +25,8 @@ public sealed class Lpm6Table
     /// <summary>Largest route value (values are stored in 31 bits in the directory).</summary>
     public const uint MaxValue = 0x7FFF_FFFE;
 
-    private const int BatchChunk = 16;
+    private const int DirectoryPrefetchDistance = 16;
+    private const int NodePrefetchDistance = 8;
 
     private readonly uint[] _directory;
     private readonly PoptrieNode[] _nodes;
@@ -136,8 +137,9 @@ public sealed class Lpm6Table
         return (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, high, (ulong)address);
     }
 
-    /// <summary>Looks up many addresses, prefetching the directory entries and first nodes of a group
-    /// of addresses before resolving them so their cache misses overlap.</summary>
+    /// <summary>Looks up many addresses as a software pipeline: while resolving address i it
+    /// prefetches the directory entry of address i + 16 and the first node of address i + 8, so
+    /// the cache misses of consecutive lookups overlap even when the caller does other work.</summary>
     public unsafe void Lookup(ReadOnlySpan<UInt128> addresses, Span<uint> results)
     {
         if (results.Length < addresses.Length)
@@ -147,32 +149,28 @@ public sealed class Lpm6Table
         uint[] directory = _directory;
         PoptrieNode[] nodes = _nodes;
         int shift = _directoryShift;
-        Span<uint> entries = stackalloc uint[BatchChunk];
-        for (int start = 0; start < addresses.Length; start += BatchChunk)
+        int n = addresses.Length;
+        for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<UInt128> chunk = addresses.Slice(start, Math.Min(BatchChunk, addresses.Length - start));
             if (Sse.IsSupported)
             {
-                for (int i = 0; i < chunk.Length; i++)
+                if (i + DirectoryPrefetchDistance < n)
                 {
-                    Sse.Prefetch0(Unsafe.AsPointer(ref directory[(ulong)(chunk[i] >> 64) >> shift]));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref directory[(ulong)(addresses[i + DirectoryPrefetchDistance] >> 64) >> shift]));
+                }
+                if (i + NodePrefetchDistance < n)
+                {
+                    uint ahead = directory[(ulong)(addresses[i + NodePrefetchDistance] >> 64) >> shift];
+                    if ((int)ahead >= 0)
+                    {
+                        Sse.Prefetch0(Unsafe.AsPointer(ref nodes[ahead]));
+                    }
                 }
             }
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                uint entry = directory[(ulong)(chunk[i] >> 64) >> shift];
-                entries[i] = entry;
-                if ((int)entry >= 0 && Sse.IsSupported)
-                {
-                    Sse.Prefetch0(Unsafe.AsPointer(ref nodes[entry]));
-                }
-            }
-            Span<uint> output = results.Slice(start, chunk.Length);
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                uint entry = entries[i];
-                output[i] = (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, (ulong)(chunk[i] >> 64), (ulong)chunk[i]);
-            }
+            UInt128 address = addresses[i];
+            ulong high = (ulong)(address >> 64);
+            uint entry = directory[high >> shift];
+            results[i] = (int)entry < 0 ? PoptrieBuilder.DecodeLeaf(entry) : Walk(entry, high, (ulong)address);
         }
     }
 
@@ -183,24 +181,39 @@ public sealed class Lpm6Table
         ref readonly PoptrieNode node = ref nodes[nodeIndex];
         ulong key = high << _directoryBits;
         int groupsLeft = _groupsInHigh;
-        int v = (int)(key >> 58);
-        while ((node.Vector & (1UL << v)) != 0)
+        while (true)
         {
-            int child = node.ChildBase + BitOperations.PopCount(node.Vector & (ulong.MaxValue >> (63 - v))) - 1;
-            node = ref nodes[child];
-            if (--groupsLeft == 0)
+            int steps;
+            if (node.LeafBase < 0)
+            {
+                int bits = (byte)node.LeafVector;
+                if ((key >> (64 - bits)) != node.Vector)
+                {
+                    return _leaves[~node.LeafBase];
+                }
+                steps = (byte)(node.LeafVector >> 8);
+                key <<= bits;
+                node = ref nodes[node.ChildBase];
+            }
+            else
+            {
+                int v = (int)(key >> 58);
+                if ((node.Vector & (1UL << v)) == 0)
+                {
+                    return _leaves[node.LeafBase + BitOperations.PopCount(node.LeafVector & (ulong.MaxValue >> (63 - v))) - 1];
+                }
+                node = ref nodes[node.ChildBase + BitOperations.PopCount(node.Vector & (ulong.MaxValue >> (63 - v))) - 1];
+                steps = 1;
+                key <<= PoptrieBuilder.Stride;
+            }
+            groupsLeft -= steps;
+            if (groupsLeft == 0)
             {
                 // The steps never straddle the halves: continue with the low 64 bits.
                 key = low;
                 groupsLeft = int.MaxValue;
             }
-            else
-            {
-                key <<= PoptrieBuilder.Stride;
-            }
-            v = (int)(key >> 58);
         }
-        return _leaves[node.LeafBase + BitOperations.PopCount(node.LeafVector & (ulong.MaxValue >> (63 - v))) - 1];
     }
 
     [DoesNotReturn]

@@ -14,6 +14,9 @@ internal sealed class PoptrieBuilder
 {
     public const int Stride = 6;
 
+    /// <summary>Longest path a skip node may collapse.</summary>
+    public const int MaxSkipBits = 60;
+
     /// <summary>Directory entry flag: the entry is a leaf, not a node index.</summary>
     public const uint LeafFlag = 0x8000_0000;
 
@@ -91,6 +94,69 @@ internal sealed class PoptrieBuilder
     /// <paramref name="end"/>) (all below the node, some possibly no longer than the node's own
     /// prefix); <paramref name="inherited"/> is the longest match of the node's prefix.</summary>
     private void BuildNode(int nodeIndex, int offset, int first, int end, uint inherited)
+    {
+        // Path compression: while no route ends in the next 6 bits and all deeper routes share
+        // them, the node would have one inner child and only inherited leaves; collapse such a
+        // chain into one skip node. Chains stop at 64 key bits (IPv6 lookups switch words there)
+        // and at 60 bits (the path must fit a shift).
+        int chainEnd = offset;
+        ulong path = 0;
+        while (chainEnd + Stride - offset <= MaxSkipBits
+            && !(offset < 64 && chainEnd + Stride > 64)
+            && SoleChild(chainEnd, first, end) is int child and >= 0)
+        {
+            path = (path << Stride) + (ulong)child;
+            chainEnd += Stride;
+        }
+        if (chainEnd > offset)
+        {
+            int bits = chainEnd - offset;
+            int target = _nodes.Count;
+            _nodes.Add(default);
+            int leaf = _leaves.Count;
+            _leaves.Add(inherited);
+            _nodes[nodeIndex] = new PoptrieNode
+            {
+                Vector = path,
+                LeafVector = (uint)(bits | (bits / Stride << 8)),
+                LeafBase = ~leaf,
+                ChildBase = target,
+            };
+            BuildFullNode(target, chainEnd, first, end, inherited);
+            return;
+        }
+        BuildFullNode(nodeIndex, offset, first, end, inherited);
+    }
+
+    /// <summary>The child index (0-63) at key bits [offset, offset + 6) shared by all routes of the
+    /// range that are longer than <paramref name="offset"/>, if none of them ends within those 6 bits;
+    /// otherwise -1.</summary>
+    private int SoleChild(int offset, int first, int end)
+    {
+        int sole = -1;
+        for (int r = first; r < end; r++)
+        {
+            int length = _lengths[r];
+            if (length <= offset)
+            {
+                continue;
+            }
+            if (length <= offset + Stride)
+            {
+                return -1;
+            }
+            int child = (int)((_prefixes[r] << offset) >> (128 - Stride));
+            if (sole >= 0 && child != sole)
+            {
+                return -1;
+            }
+            sole = child;
+        }
+        return sole;
+    }
+
+    /// <summary>Fills a regular 64-way node (see <see cref="BuildNode"/>).</summary>
+    private void BuildFullNode(int nodeIndex, int offset, int first, int end, uint inherited)
     {
         int limit = offset + Stride;
         Span<uint> paint = stackalloc uint[64];

@@ -10,6 +10,11 @@ namespace MetalAgent.Tables.Lpm;
 /// equal adjacent leaves are stored once from <see cref="LeafBase"/>, and bit v of
 /// <see cref="LeafVector"/> marks the leaf positions that start a run, so leaf v is
 /// <c>LeafBase + popcount(LeafVector &amp; bits 0..v) - 1</c>.
+/// A negative <see cref="LeafBase"/> marks a skip node (path compression): it stands for a chain of
+/// single-child nodes without routes of their own. <see cref="LeafVector"/> holds the number of key
+/// bits it consumes (low byte) and of 6-bit steps (second byte), <see cref="Vector"/> the expected
+/// key bits, <see cref="ChildBase"/> the node below the chain and <c>~LeafBase</c> the leaf returned
+/// when the key leaves the path.
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
 internal struct PoptrieNode
