@@ -94,6 +94,8 @@ public enum DropReason : ushort
     LoadBalancerPortNotAllowed,
     VirtualIpNoInterface,
     IcmpErrorUnrelated,
+    /// <summary>A later fragment whose first fragment was not seen (or whose mapping expired).</summary>
+    FragmentWithoutFlow,
 }
 
 public static class DropReasons

@@ -22,6 +22,55 @@ public sealed class ConntrackState
 
     public FlowTable<FlowState> Table { get; }
 
+    /// <summary>Where later fragments find the flow of their first fragment.</summary>
+    public FragmentTable Fragments { get; } = new();
+
+    /// <summary>
+    /// Looks up the flow of a packet. Later fragments (no ports) are found through the fragment
+    /// table, and the flow must still hold the fragment's addresses; first fragments of a hit are
+    /// recorded there for the fragments that follow.
+    /// </summary>
+    public int Find(in FlowKey key, in Packets.PacketHeaders h, long now, out int direction)
+    {
+        if ((h.Flags & Packets.PacketFlags.Fragment) == 0)
+        {
+            return Table.Lookup(key, out direction);
+        }
+        if ((h.Flags & Packets.PacketFlags.HasL4) == 0)
+        {
+            int flow = Fragments.Find(in key, h.FragmentId, now, out direction);
+            if (flow >= 0 && Table.IsLive(flow))
+            {
+                ref readonly FlowKey k = ref Table.Key(flow, direction);
+                if (k.Src == key.Src && k.Dst == key.Dst && k.Zone == key.Zone && k.Protocol == key.Protocol)
+                {
+                    return flow;
+                }
+            }
+            direction = 0;
+            return -1;
+        }
+        int id = Table.Lookup(key, out direction);
+        if (id >= 0)
+        {
+            Fragments.Record(in key, h.FragmentId, id, direction, now);
+        }
+        return id;
+    }
+
+    /// <summary>A later fragment (no ports): it can only follow a flow, never start one.</summary>
+    public static bool IsLaterFragment(in Packets.PacketHeaders h) =>
+        (h.Flags & (Packets.PacketFlags.Fragment | Packets.PacketFlags.HasL4)) == Packets.PacketFlags.Fragment;
+
+    /// <summary>Records a new flow for the fragments that follow its first fragment.</summary>
+    public void Created(in FlowKey key, in Packets.PacketHeaders h, int flow, long now)
+    {
+        if ((h.Flags & Packets.PacketFlags.Fragment) != 0 && flow >= 0)
+        {
+            Fragments.Record(in key, h.FragmentId, flow, 0, now);
+        }
+    }
+
     /// <summary>Flows currently counted against an interface.</summary>
     public int FlowsOf(int iface) => Volatile.Read(ref _perInterface[Slot(iface)]);
 

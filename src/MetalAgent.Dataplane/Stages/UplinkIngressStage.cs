@@ -67,11 +67,15 @@ public static class UplinkIngressStage
         }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey((uint)entry.VniId + 1, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
-        int id = flows.Lookup(key, out int direction);
+        int id = ctx.Worker.Conntrack.Find(key, in h, ctx.Worker.Now, out int direction);
         if (id >= 0)
         {
             flows.Touch(id, ctx.Worker.Now);
             VmFlowStage.TrackTcp(ref flows.Value(id), in h, direction);
+        }
+        else if (ConntrackState.IsLaterFragment(in h))
+        {
+            return Verdict.Drop(DropReason.FragmentWithoutFlow);
         }
         else if (IcmpErrorStage.IsError(in h))
         {
@@ -113,7 +117,7 @@ public static class UplinkIngressStage
         }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey(0, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
-        int id = flows.Lookup(key, out int direction);
+        int id = ctx.Worker.Conntrack.Find(key, in h, ctx.Worker.Now, out int direction);
         if (id >= 0)
         {
             flows.Touch(id, ctx.Worker.Now);
@@ -121,6 +125,10 @@ public static class UplinkIngressStage
             VmFlowStage.TrackTcp(ref flow, in h, direction);
             Rewrite.Destination(ctx.Frame, ref h, flow.PrivateIp, flow.PrivatePort);
             return DeliverStage.ToInterface(ref ctx, iface, h.L3Offset, h.L3End);
+        }
+        if (ConntrackState.IsLaterFragment(in h))
+        {
+            return Verdict.Drop(DropReason.FragmentWithoutFlow);
         }
         UInt128 privateIp = h.IpVersion == 4 ? entry.IPv4 : entry.IPv6;
         ushort port = h.DstPort;
@@ -154,7 +162,7 @@ public static class UplinkIngressStage
         }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey(0, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
-        int id = flows.Lookup(key, out int direction);
+        int id = ctx.Worker.Conntrack.Find(key, in h, ctx.Worker.Now, out int direction);
         if (id >= 0 && direction == 1)
         {
             flows.Touch(id, ctx.Worker.Now);
@@ -162,6 +170,10 @@ public static class UplinkIngressStage
             VmFlowStage.TrackTcp(ref flow, in h, direction);
             Rewrite.Destination(ctx.Frame, ref h, flow.PrivateIp, flow.PrivatePort);
             return DeliverStage.ToInterface(ref ctx, flow.Interface, h.L3Offset, h.L3End);
+        }
+        if (ConntrackState.IsLaterFragment(in h))
+        {
+            return Verdict.Drop(DropReason.FragmentWithoutFlow);
         }
         if (IcmpEchoStage.IsEchoRequest(in h) && ctx.Tables.Nat.IsNatIp(h.IpVersion, h.DstIp))
         {
@@ -182,13 +194,17 @@ public static class UplinkIngressStage
         LoadBalancerEntry entry = ctx.Tables.LoadBalancers[lb];
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey((uint)entry.VniId + 1, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
-        int id = flows.Lookup(key, out int direction);
+        int id = ctx.Worker.Conntrack.Find(key, in h, ctx.Worker.Now, out int direction);
         if (id >= 0 && flows.Value(id).Kind == FlowKind.LoadBalanced)
         {
             flows.Touch(id, ctx.Worker.Now);
             ref FlowState flow = ref flows.Value(id);
             VmFlowStage.TrackTcp(ref flow, in h, direction);
             return VmFlowStage.ToLoadBalancerTarget(ref ctx, lb, flow.Target);
+        }
+        if (ConntrackState.IsLaterFragment(in h))
+        {
+            return Verdict.Drop(DropReason.FragmentWithoutFlow);
         }
         if (IcmpEchoStage.IsEchoRequest(in h))
         {

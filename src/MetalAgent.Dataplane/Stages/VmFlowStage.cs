@@ -40,13 +40,17 @@ public static class VmFlowStage
         }
         FlowTable<FlowState> flows = ctx.Worker.Conntrack.Table;
         var key = new FlowKey((uint)sender.VniId + 1, h.IpVersion, h.Protocol, h.SrcIp, h.SrcPort, h.DstIp, h.DstPort);
-        int id = flows.Lookup(key, out int direction);
+        int id = ctx.Worker.Conntrack.Find(key, in h, ctx.Worker.Now, out int direction);
         if (id >= 0)
         {
             flows.Touch(id, ctx.Worker.Now);
             ref FlowState flow = ref flows.Value(id);
             TrackTcp(ref flow, in h, direction);
             return Established(ref ctx, in sender, ref flow, direction);
+        }
+        if (ConntrackState.IsLaterFragment(in h))
+        {
+            return Verdict.Drop(DropReason.FragmentWithoutFlow);
         }
         return NewFlow(ref ctx, iface, in sender, in key);
     }
@@ -245,6 +249,7 @@ public static class VmFlowStage
             {
                 ctx.Worker.Counters.FlowCreated();
             }
+            ctx.Worker.Conntrack.Created(in key, in h, id, ctx.Worker.Now);
             ref FlowState flow = ref flows.Value(id);
             Ttl.Decrement(ctx.Frame, in h);
             Rewrite.Source(ctx.Frame, ref h, flow.PublicIp, flow.PublicPort);
@@ -323,11 +328,12 @@ public static class VmFlowStage
         {
             initial.Tcp = TcpProgress.Opening;
         }
-        conntrack.Table.Insert(ctx.Worker.Index, in forward, in reply, in initial, ctx.Worker.Now, out InsertOutcome outcome);
+        int id = conntrack.Table.Insert(ctx.Worker.Index, in forward, in reply, in initial, ctx.Worker.Now, out InsertOutcome outcome);
         switch (outcome)
         {
             case InsertOutcome.Created:
                 ctx.Worker.Counters.FlowCreated();
+                conntrack.Created(in forward, in ctx.Headers, id, ctx.Worker.Now);
                 return DropReason.None;
             case InsertOutcome.Raced:
             case InsertOutcome.ReplyTaken:
