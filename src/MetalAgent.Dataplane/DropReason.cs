@@ -96,6 +96,8 @@ public enum DropReason : ushort
     IcmpErrorUnrelated,
     /// <summary>A later fragment whose first fragment was not seen (or whose mapping expired).</summary>
     FragmentWithoutFlow,
+    /// <summary>NAT64 traffic it cannot translate (IPv6 extension headers, IPv4 options, fragments, other ICMP).</summary>
+    Nat64Unsupported,
 }
 
 public static class DropReasons

@@ -57,6 +57,12 @@ public static class FlowRevalidator
                 case FlowKind.SourceNat:
                 case FlowKind.DestinationNat:
                     return TranslationStill(in forward, in f);
+                case FlowKind.Nat64:
+                {
+                    ref readonly InterfaceEntry e = ref _s.Interfaces[f.Interface];
+                    return e.HasIPv6 && e.IPv6 == f.PrivateIp && e.Nat4.Present && e.Nat4.PublicIp == f.PublicIp
+                        && f.PublicPort >= e.Nat4.FirstPort && f.PublicPort <= e.Nat4.LastPort;
+                }
                 case FlowKind.LoadBalanced:
                     return f.LoadBalancer < _s.LoadBalancers.Length
                         && _s.LoadBalancers[f.LoadBalancer].Id.Length > 0

@@ -11,6 +11,8 @@ public enum FlowKind : byte
     DestinationNat,
     /// <summary>Load-balanced to a target picked by Maglev.</summary>
     LoadBalanced,
+    /// <summary>IPv6 from the VM to 64:ff9b::/96, translated to IPv4 from a NAT slice (NAT64).</summary>
+    Nat64,
 }
 
 /// <summary>TCP progress, enough to pick a timeout.</summary>

@@ -168,6 +168,15 @@ public static class UplinkIngressStage
             flows.Touch(id, ctx.Worker.Now);
             ref FlowState flow = ref flows.Value(id);
             VmFlowStage.TrackTcp(ref flow, in h, direction);
+            if (flow.Kind == FlowKind.Nat64)
+            {
+                if (!Nat64Stage.CanTranslateBack(in h))
+                {
+                    return Verdict.Drop(DropReason.Nat64Unsupported);
+                }
+                Nat64Stage.ToIPv6(ctx.Frame, ref h, flow.PrivateIp, flow.PrivatePort);
+                return DeliverStage.ToInterface(ref ctx, flow.Interface, h.L3Offset, h.L3End);
+            }
             Rewrite.Destination(ctx.Frame, ref h, flow.PrivateIp, flow.PrivatePort);
             return DeliverStage.ToInterface(ref ctx, flow.Interface, h.L3Offset, h.L3End);
         }

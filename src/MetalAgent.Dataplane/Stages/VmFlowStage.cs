@@ -65,6 +65,15 @@ public static class VmFlowStage
                 Ttl.Decrement(ctx.Frame, in h);
                 Rewrite.Source(ctx.Frame, ref h, flow.PublicIp, flow.PublicPort);
                 return EncapStage.ToUnderlay(ref ctx, PublicUnderlay(in sender, h.IpVersion, flow.PublicIp), ctx.Tables.Host.RouterUnderlay);
+            case FlowKind.Nat64 when direction == 0:
+                if (!Nat64Stage.CanTranslate(in h))
+                {
+                    return Verdict.Drop(DropReason.Nat64Unsupported);
+                }
+                Ttl.Decrement(ctx.Frame, in h);
+                h.Ttl--;
+                Nat64Stage.ToIPv4(ctx.Frame, ref h, (uint)flow.PublicIp, flow.PublicPort);
+                return EncapStage.ToUnderlay(ref ctx, sender.Nat4.Underlay, ctx.Tables.Host.RouterUnderlay);
             case FlowKind.LoadBalanced when direction == 0:
                 Ttl.Decrement(ctx.Frame, in h);
                 return ToLoadBalancerTarget(ref ctx, flow.LoadBalancer, flow.Target);
@@ -185,10 +194,16 @@ public static class VmFlowStage
             Rewrite.Source(ctx.Frame, ref h, vip.Ip, h.SrcPort);
             return EncapStage.ToUnderlay(ref ctx, vip.Underlay, ctx.Tables.Host.RouterUnderlay);
         }
+        if (h.IpVersion == 6 && sender.Nat4.Present && Nat64Stage.IsNat64Destination(h.DstIp))
+        {
+            return Nat64Stage.CanTranslate(in h)
+                ? NewNatFlow(ref ctx, iface, in key, in sender.Nat4, nat64: true)
+                : Verdict.Drop(DropReason.Nat64Unsupported);
+        }
         ref readonly NatSliceEntry nat = ref h.IpVersion == 4 ? ref sender.Nat4 : ref sender.Nat6;
         if (nat.Present)
         {
-            return NewNatFlow(ref ctx, iface, in key, in nat);
+            return NewNatFlow(ref ctx, iface, in key, in nat, nat64: false);
         }
         return Verdict.Drop(DropReason.NoPublicAddress);
     }
@@ -199,7 +214,8 @@ public static class VmFlowStage
     /// whose reply key it does not already hold (endpoint-dependent mapping); the flow table's
     /// reply-key check makes two workers never hand out the same one.
     /// </summary>
-    private static Verdict NewNatFlow(ref PacketContext ctx, int iface, in FlowKey key, in NatSliceEntry nat)
+    /// <para>With <paramref name="nat64"/> the reply key is IPv4 (the translated packet's reply).</para>
+    private static Verdict NewNatFlow(ref PacketContext ctx, int iface, in FlowKey key, in NatSliceEntry nat, bool nat64)
     {
         ref PacketHeaders h = ref ctx.Headers;
         if ((h.Flags & PacketFlags.HasL4) == 0 || !(h.Protocol is 6 or 17 or 132 || IsEchoRequest(in h)))
@@ -212,6 +228,12 @@ public static class VmFlowStage
         FlowKey reply = key.Reversed;
         reply.Zone = 0;
         reply.Dst = nat.PublicIp;
+        if (nat64)
+        {
+            reply.IpVersion = 4;
+            reply.Src = (uint)h.DstIp;
+            reply.Protocol = h.Protocol == IpProtocols.IcmpV6 ? IpProtocols.Icmp : h.Protocol;
+        }
         if (!ctx.Worker.Conntrack.TryReserve(iface, -1))
         {
             ctx.Worker.Counters.FlowCapReached(iface);
@@ -231,7 +253,7 @@ public static class VmFlowStage
             }
             var state = new FlowState
             {
-                Kind = FlowKind.SourceNat, Interface = iface, PeerInterface = -1, LoadBalancer = -1,
+                Kind = nat64 ? FlowKind.Nat64 : FlowKind.SourceNat, Interface = iface, PeerInterface = -1, LoadBalancer = -1,
                 PrivateIp = h.SrcIp, PrivatePort = h.SrcPort, PublicIp = nat.PublicIp, PublicPort = port,
                 Tcp = h.Protocol == 6 ? TcpProgress.Opening : TcpProgress.None,
             };
@@ -252,7 +274,15 @@ public static class VmFlowStage
             ctx.Worker.Conntrack.Created(in key, in h, id, ctx.Worker.Now);
             ref FlowState flow = ref flows.Value(id);
             Ttl.Decrement(ctx.Frame, in h);
-            Rewrite.Source(ctx.Frame, ref h, flow.PublicIp, flow.PublicPort);
+            if (flow.Kind == FlowKind.Nat64)
+            {
+                h.Ttl--;
+                Nat64Stage.ToIPv4(ctx.Frame, ref h, (uint)flow.PublicIp, flow.PublicPort);
+            }
+            else
+            {
+                Rewrite.Source(ctx.Frame, ref h, flow.PublicIp, flow.PublicPort);
+            }
             return EncapStage.ToUnderlay(ref ctx, nat.Underlay, ctx.Tables.Host.RouterUnderlay);
         }
         ctx.Worker.Conntrack.Release(iface, -1);
