@@ -32,6 +32,9 @@ public sealed class AgentHost : IAsyncDisposable
 
     public DataplaneRuntime Dataplane { get; }
 
+    /// <summary>The port backend (tests reach in-memory ports through it).</summary>
+    public IPortBackend Backend => _backend;
+
     public HostApplier Applier { get; }
 
     /// <summary>Null when the agent runs without a server (persisted state only).</summary>
