@@ -142,9 +142,11 @@ public sealed class HostApplier
         DataplaneSnapshot tables = bound.Tables;
         foreach (InterfaceSpec spec in Spec.Interfaces)
         {
-            var status = new InterfaceStatus { Id = spec.Id, PortDevice = _backend.DeviceName(spec.Port, PortRole.Vm) };
-            int port = tables.FindPort(spec.Port);
-            if (_portErrors.TryGetValue(spec.Port, out string? error))
+            // An interface without an explicit port is served by the port named like the interface.
+            string portName = spec.Port.Length > 0 ? spec.Port : spec.Id;
+            var status = new InterfaceStatus { Id = spec.Id, PortDevice = _backend.DeviceName(portName, PortRole.Vm) };
+            int port = tables.FindPort(portName);
+            if (_portErrors.TryGetValue(portName, out string? error))
             {
                 status.State = ControlPlane.V1.InterfaceState.Error;
                 status.Reason = error;
