@@ -13,7 +13,10 @@ public static class Program
             ReplayCommand.Create(),
             ValidateCommand.Create(),
             CompileCommand.Create(),
+            RunCommand.Create(),
+            ControlPlaneCommand.Create(),
+            GetCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        return root.Parse(args).InvokeAsync().GetAwaiter().GetResult();
     }
 }

@@ -1,0 +1,98 @@
+using MetalAgent.Dataplane.Flows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using DataplaneRuntime = MetalAgent.Dataplane.Runtime.Dataplane;
+
+namespace MetalAgent.Agent.Sync;
+
+/// <summary>
+/// One running agent: the dataplane with its workers, the applier, the sync client and the periodic MAC
+/// persistence. Start order: persisted state is published before the server is contacted (fail static);
+/// stop order: stop applying updates, persist, stop workers, close ports.
+/// </summary>
+public sealed class AgentHost : IAsyncDisposable
+{
+    private readonly AgentSettings _settings;
+    private readonly IPortBackend _backend;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _syncLoop = Task.CompletedTask;
+    private Task _macLoop = Task.CompletedTask;
+    private bool _stopped;
+
+    public AgentHost(AgentSettings settings, IPortBackend backend, ILoggerFactory? loggerFactory = null, ConntrackOptions? conntrack = null)
+    {
+        _settings = settings;
+        _backend = backend;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("MetalAgent.Agent");
+        Dataplane = new DataplaneRuntime(settings.Workers, conntrack: conntrack);
+        Applier = new HostApplier(settings, Dataplane, backend, _logger);
+        Client = settings.Server is null ? null : new SyncClient(settings, Applier, _logger);
+    }
+
+    public DataplaneRuntime Dataplane { get; }
+
+    /// <summary>The port backend (tests reach in-memory ports through it).</summary>
+    public IPortBackend Backend => _backend;
+
+    public HostApplier Applier { get; }
+
+    /// <summary>Null when the agent runs without a server (persisted state only).</summary>
+    public SyncClient? Client { get; }
+
+    /// <summary>True when persisted state was published at start.</summary>
+    public bool StartedFromPersistedState { get; private set; }
+
+    /// <summary>Publishes persisted state, starts the workers, then the sync loop and the MAC persistence.</summary>
+    public void Start()
+    {
+        StartedFromPersistedState = Applier.LoadPersisted();
+        Dataplane.Start();
+        if (Client is not null)
+        {
+            _syncLoop = Task.Run(() => Client.RunAsync(_stop.Token));
+        }
+        _macLoop = PersistMacsLoop(_stop.Token);
+    }
+
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+        _stopped = true;
+        AgentLog.Stopping(_logger, "shutdown requested");
+        Client?.StopApplying();
+        await _stop.CancelAsync();
+        await _syncLoop;
+        await _macLoop;
+        Applier.PersistMacs();
+        Dataplane.Stop();
+        Applier.ClosePorts();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Client?.Dispose();
+        Dataplane.Dispose();
+        _backend.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task PersistMacsLoop(CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(_settings.MacPersistInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+            {
+                Applier.PersistMacs();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
