@@ -147,14 +147,18 @@ public sealed class FlowTable<TValue> where TValue : struct
         LinkHead(forwardLink + 1, reply.Hash(), ref e.Next1);
 
         // Lost a race? An older live entry holding one of our keys lies behind ours in that key's chain.
-        int older = FindOlder(id, Volatile.Read(ref e.Next0), in forward);
+        int older = FindOlder(id, Volatile.Read(ref e.Next0), in forward, default);
         if (older >= 0)
         {
             Volatile.Write(ref e.State, Dead);
             outcome = InsertOutcome.Raced;
             return older;
         }
-        if (FindOlder(id, Volatile.Read(ref e.Next1), in reply) >= 0)
+        // The reply key held by an older *different* flow (a NAT port taken for the same remote
+        // endpoint). An older copy of this same flow is the forward check's business: the two
+        // chains may order the racing copies differently, and deciding by both would let each
+        // copy kill the other.
+        if (FindOlder(id, Volatile.Read(ref e.Next1), in reply, in forward) >= 0)
         {
             Volatile.Write(ref e.State, Dead);
             outcome = InsertOutcome.ReplyTaken;
@@ -164,14 +168,16 @@ public sealed class FlowTable<TValue> where TValue : struct
         return id;
     }
 
-    private int FindOlder(int self, int link, in FlowKey key)
+    private int FindOlder(int self, int link, in FlowKey key, in FlowKey sameFlow)
     {
+        bool skipSameFlow = sameFlow.IpVersion != 0;
         while (link != 0)
         {
             int other = (link - 1) >> 1;
             int dir = (link - 1) & 1;
             ref Entry o = ref _entries[other];
-            if (other != self && Volatile.Read(ref o.State) == Live && (dir == 0 ? o.Key0 : o.Key1).Equals(key))
+            if (other != self && Volatile.Read(ref o.State) == Live && (dir == 0 ? o.Key0 : o.Key1).Equals(key)
+                && !(skipSameFlow && o.Key0.Equals(sameFlow)))
             {
                 return other;
             }

@@ -45,6 +45,17 @@ public class FlowTableTests
     }
 
     [Fact]
+    public void A_reply_key_held_by_another_flow_is_refused()
+    {
+        var table = new FlowTable<Payload>(1024, 1);
+        Assert.True(table.Insert(0, Key(1), Translated(5), default, 0, out InsertOutcome first) >= 0);
+        Assert.Equal(InsertOutcome.Created, first);
+        Assert.Equal(-1, table.Insert(0, Key(2), Translated(5), default, 0, out InsertOutcome second));
+        Assert.Equal(InsertOutcome.ReplyTaken, second);
+        Assert.Equal(-1, table.Lookup(Key(2), out _));
+    }
+
+    [Fact]
     public void Matches_a_dictionary_under_random_inserts_kills_and_sweeps()
     {
         Gen.Int[0, 3].Array[1, 400].Sample(ops =>
@@ -119,9 +130,13 @@ public class FlowTableTests
         Assert.Equal(1, table.Count);
     }
 
-    [Fact]
-    public void Concurrent_workers_never_create_a_flow_twice()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Concurrent_workers_never_create_a_flow_twice(int run)
     {
+        _ = run;
         const int flows = 20_000;
         var table = new FlowTable<Payload>(flows * 2 + 16, 2);
         int[] ids = new int[flows];
