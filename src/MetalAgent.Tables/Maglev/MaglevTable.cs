@@ -132,7 +132,7 @@ public sealed class MaglevTable
         // Stepping through a permutation costs about M / free probes per fill, which explodes for
         // the last few free slots; below this many free slots the tail switches to computing, for
         // each free slot, its position in the target's permutation (same result, O(free) per fill).
-        int tailFrom = Math.Max(1, (int)Math.Sqrt(4.0 * m));
+        int tailFrom = Math.Max(1, (int)Math.Sqrt(m));
         int turn = 0;
         while (free > tailFrom)
         {
