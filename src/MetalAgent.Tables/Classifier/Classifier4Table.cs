@@ -67,6 +67,8 @@ public sealed class Classifier4Table
 
     internal void Probe(in FlowKey4 key, Span<long> stats) => _table.Probe(Lanes8.From(in key, _protocolClass), stats);
 
+    internal ulong Fingerprint() => _table.Fingerprint();
+
     /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
     public int Classify(in FlowKey4 key) => _table.Classify(Lanes8.From(in key, _protocolClass));
 

@@ -110,6 +110,33 @@ internal sealed class CutTreeTable<TLanes>
         return new CutTreeTable<TLanes>(boxRule, builder.Nodes(), entries, roots);
     }
 
+    /// <summary>A hash of the whole lookup structure, for determinism tests.</summary>
+    internal ulong Fingerprint()
+    {
+        ulong h = 14695981039346656037UL;
+        void Mix(ulong x) => h = (h ^ x) * 1099511628211UL;
+        foreach (ulong r in _roots)
+        {
+            Mix(r);
+        }
+        foreach (ulong r in _nodes)
+        {
+            Mix(r);
+        }
+        foreach (BoxRange<TLanes> e in _leafEntries)
+        {
+            foreach (ushort v in MemoryMarshal.Cast<BoxRange<TLanes>, ushort>(new ReadOnlySpan<BoxRange<TLanes>>(in e)))
+            {
+                Mix(v);
+            }
+        }
+        foreach (int r in _boxRule)
+        {
+            Mix((ulong)r);
+        }
+        return h;
+    }
+
     /// <summary>Rule index of the best box containing <paramref name="key"/>, or -1.</summary>
     public int Classify(in TLanes key)
     {
