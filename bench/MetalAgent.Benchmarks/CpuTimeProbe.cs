@@ -1,44 +1,58 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
+using BenchmarkDotNet.Attributes;
 
 namespace MetalAgent.Benchmarks;
 
 /// <summary>
-/// A cross-check for a loaded machine: runs the pipeline and flow-table benchmarks' own methods on
+/// A cross-check for a loaded machine: runs the benchmark classes' own methods (by reflection) on
 /// this thread and reports, per operation, wall time next to the time the thread was actually on a
 /// CPU (first field of /proc/thread-self/schedstat) and the time it waited in the run queue, plus
 /// bytes allocated. Wall time on a shared machine counts other processes' time slices; on-CPU time
-/// does not (it still counts their cache pollution). Run with
-/// <c>dotnet run -c Release --project bench/MetalAgent.Benchmarks -- cputime</c>.
+/// does not (it still counts their cache pollution). Best of 5 rounds after 3 warm-up rounds; one
+/// round is one invocation (one [Benchmark] call). Run with
+/// <c>dotnet run -c Release --project bench/MetalAgent.Benchmarks -- cputime [ClassNamePart]</c>.
 /// </summary>
 public static class CpuTimeProbe
 {
     private const int Rounds = 5;
 
-    public static void Run()
+    public static void Run(string filter)
     {
         Console.WriteLine("| benchmark | ops/round | wall ns/op | on-CPU ns/op | run-queue wait ns/op | on-CPU Mops/s | B allocated/op |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        Pipeline("EstablishedLocal", b => b.SetupEstablishedLocal(), b => b.EstablishedLocal(), null, 1 << 15);
-        Pipeline("EstablishedRemote", b => b.SetupEstablishedRemote(), b => b.EstablishedRemote(), null, 1 << 15);
-        Pipeline("EstablishedLoadBalancer", b => b.SetupLoadBalancerEstablished(), b => b.EstablishedLoadBalancer(), null, 1 << 15);
-        Pipeline("NewFlowPolicyNat", b => b.SetupNewFlow(), b => b.NewFlowPolicyNat(), b => b.ExpireFlows(), 1 << 16);
-        Pipeline("NewFlowLoadBalancer", b => b.SetupLoadBalancerNew(), b => b.NewFlowLoadBalancer(), b => b.ExpireFlows(), 1 << 16);
-        var flows = new FlowTableBenchmarks();
-        flows.Setup();
-        Measure("FlowTable.Single", () => flows.Single(), null, 1 << 20);
-        Measure("FlowTable.BatchedBurst32", () => flows.BatchedBurst32(), null, 1 << 20);
-        Measure("FlowTable.PrefetchAhead8", () => flows.PrefetchAhead8(), null, 1 << 20);
+        foreach (Type type in typeof(CpuTimeProbe).Assembly.GetTypes())
+        {
+            if (type.IsAbstract || !type.Name.EndsWith("Benchmarks", StringComparison.Ordinal) || !type.Name.Contains(filter, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            PropertyInfo? param = type.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<ParamsAttribute>() is not null);
+            object?[] values = param?.GetCustomAttribute<ParamsAttribute>()!.Values ?? [null];
+            foreach (MethodInfo method in type.GetMethods().Where(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null))
+            {
+                foreach (object? value in values)
+                {
+                    object instance = Activator.CreateInstance(type)!;
+                    param?.SetValue(instance, value);
+                    Invoke<GlobalSetupAttribute>(type, instance, method.Name);
+                    MethodInfo? iterationSetup = Find<IterationSetupAttribute>(type, method.Name);
+                    int ops = method.GetCustomAttribute<BenchmarkAttribute>()!.OperationsPerInvoke;
+                    string name = $"{type.Name}.{method.Name}" + (param is null ? "" : $" ({param.Name}={value})");
+                    Measure(name, () => { method.Invoke(instance, null); return 0; }, iterationSetup is null ? null : () => iterationSetup.Invoke(instance, null), ops);
+                    Invoke<GlobalCleanupAttribute>(type, instance, method.Name);
+                    GC.Collect();
+                }
+            }
+        }
     }
 
-    private static void Pipeline(string name, Action<PipelineBenchmarks> setup, Func<PipelineBenchmarks, int> body, Action<PipelineBenchmarks>? reset, int ops)
-    {
-        var b = new PipelineBenchmarks();
-        setup(b);
-        Measure(name, () => body(b), reset is null ? null : () => reset(b), ops);
-        b.Cleanup();
-        GC.Collect();
-    }
+    private static MethodInfo? Find<TAttribute>(Type type, string benchmark) where TAttribute : TargetedAttribute =>
+        type.GetMethods().FirstOrDefault(m => m.GetCustomAttribute<TAttribute>() is { } a && (a.Targets is null || a.Targets.Length == 0 || a.Targets.Contains(benchmark)));
+
+    private static void Invoke<TAttribute>(Type type, object instance, string benchmark) where TAttribute : TargetedAttribute =>
+        Find<TAttribute>(type, benchmark)?.Invoke(instance, null);
 
     private static void Measure(string name, Func<int> body, Action? reset, int ops)
     {

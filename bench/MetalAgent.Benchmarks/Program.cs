@@ -9,9 +9,9 @@ public static class Program
     /// <c>-- cputime</c> runs <see cref="CpuTimeProbe"/> instead.</summary>
     public static void Main(string[] args)
     {
-        if (args.Length == 1 && args[0] == "cputime")
+        if (args.Length is 1 or 2 && args[0] == "cputime")
         {
-            CpuTimeProbe.Run();
+            CpuTimeProbe.Run(args.Length == 2 ? args[1] : "");
             return;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
