@@ -37,11 +37,17 @@ public sealed class Dataplane : IDisposable
     public DataplaneClock Clock { get; }
 
     /// <summary>Seconds between the unsolicited router advertisements every VM port gets (the first
-    /// one as soon as a worker owns the port); 0 turns them off (solicitations are still answered).</summary>
+    /// one as soon as a worker owns the port); 0 turns them off (solicitations are still answered).
+    /// At most 600, so that at least three fall within the advertised router lifetime (1800 s).</summary>
     public long RouterAdvertisementInterval
     {
         get => Volatile.Read(ref _routerAdvertisementInterval);
-        set => Volatile.Write(ref _routerAdvertisementInterval, value);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, Stages.NeighborDiscoveryStage.RouterLifetime / 3);
+            Volatile.Write(ref _routerAdvertisementInterval, value);
+        }
     }
 
     private long _routerAdvertisementInterval = 60;

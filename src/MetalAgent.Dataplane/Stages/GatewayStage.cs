@@ -7,7 +7,7 @@ namespace MetalAgent.Dataplane.Stages;
 
 /// <summary>
 /// The VM's virtual gateway 169.254.0.1 / fe80::1, answered with the port's own gateway MAC: ARP
-/// here, neighbor discovery in <see cref="NeighborDiscoveryStage"/>, DHCP in <see cref="Dhcp4Stage"/>
+/// and echo requests (ping the gateway) here, neighbor discovery in <see cref="NeighborDiscoveryStage"/>, DHCP in <see cref="Dhcp4Stage"/>
 /// and <see cref="Dhcp6Stage"/>. It learns the VM's MAC from what the VM asks. Gateway traffic is
 /// never subject to policy or anti-spoofing (a DHCP client has no address yet). Replies are written
 /// into the request's own pool buffer and sent back out of the ingress port.
@@ -51,9 +51,20 @@ public static class GatewayStage
                 return Dhcp6Stage.Process(ref ctx, iface, in entry, in port);
             }
         }
-        else if (h.Protocol == IpProtocols.IcmpV6 && NeighborDiscoveryStage.IsLinkMessage(h.IcmpType))
+        else if (h.Protocol == IpProtocols.IcmpV6)
         {
-            return NeighborDiscoveryStage.Process(ref ctx, iface, in entry, in port);
+            if (NeighborDiscoveryStage.IsLinkMessage(h.IcmpType))
+            {
+                return NeighborDiscoveryStage.Process(ref ctx, iface, in entry, in port);
+            }
+            if (h.IcmpType == IcmpTypes.V6EchoRequest && h.DstIp == GatewayIPv6)
+            {
+                return Echo(ref ctx, iface, in entry, in port);
+            }
+        }
+        else if (h.Protocol == IpProtocols.Icmp && h.IcmpType == IcmpTypes.EchoRequest && (uint)h.DstIp == GatewayIPv4)
+        {
+            return Echo(ref ctx, iface, in entry, in port);
         }
         return Verdict.Continue;
     }
@@ -82,6 +93,46 @@ public static class GatewayStage
     {
         int start = (ctx.Packet.Offset + ctx.Packet.Length + 63) & ~63;
         return start + length <= ctx.Buffer.Length ? start : -1;
+    }
+
+    /// <summary>Answers a ping of the gateway in place: addresses swapped, type turned into a reply,
+    /// checksums patched, sent back to the VM from the gateway MAC.</summary>
+    private static Verdict Echo(ref PacketContext ctx, int iface, in InterfaceEntry entry, in PortEntry port)
+    {
+        ref PacketHeaders h = ref ctx.Headers;
+        ulong known = entry.PinnedMac != 0 ? entry.PinnedMac : ctx.Bound.Interfaces.VmMac(iface);
+        if (known != 0 && h.SrcMac != known)
+        {
+            return Verdict.Drop(DropReason.SpoofedMac);
+        }
+        Span<byte> frame = ctx.Frame;
+        if ((h.Flags & PacketFlags.Fragment) != 0 || Checksums.VerifyL4(frame, in h) != L4ChecksumStatus.Valid)
+        {
+            return Verdict.Drop(DropReason.GatewayBadChecksum);
+        }
+        Span<byte> ip = frame[h.L3Offset..];
+        Span<byte> icmp = frame[h.L4Offset..];
+        ushort oldTypeCode = BinaryPrimitives.ReadUInt16BigEndian(icmp);
+        icmp[0] = h.IpVersion == 4 ? IcmpTypes.EchoReply : IcmpTypes.V6EchoReply;
+        ushort check = BinaryPrimitives.ReadUInt16BigEndian(icmp[2..]);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[2..], Checksums.Update16(check, oldTypeCode, BinaryPrimitives.ReadUInt16BigEndian(icmp)));
+        if (h.IpVersion == 4)
+        {
+            ip[8] = 64;
+            BinaryPrimitives.WriteUInt32BigEndian(ip[12..], GatewayIPv4);
+            BinaryPrimitives.WriteUInt32BigEndian(ip[16..], (uint)h.SrcIp);
+            Checksums.WriteIPv4HeaderChecksum(ip);
+        }
+        else
+        {
+            // The ICMPv6 pseudo-header sum does not change when the two addresses swap.
+            ip[7] = 64;
+            BinaryPrimitives.WriteUInt128BigEndian(ip[8..], GatewayIPv6);
+            BinaryPrimitives.WriteUInt128BigEndian(ip[24..], h.SrcIp);
+        }
+        Addresses.WriteMac(frame, h.SrcMac);
+        Addresses.WriteMac(frame[6..], port.GatewayMac);
+        return Verdict.Forward(ctx.InPort);
     }
 
     private static Verdict Arp(ref PacketContext ctx, int iface, in InterfaceEntry entry, in PortEntry port)

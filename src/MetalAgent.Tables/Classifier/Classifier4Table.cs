@@ -7,11 +7,13 @@ public sealed class Classifier4Table
 {
     private readonly ClassifierRule4[] _rules;
     private readonly CutTreeTable<Lanes8> _table;
+    private readonly ushort[] _protocolClass;
 
-    private Classifier4Table(ClassifierRule4[] rules, CutTreeTable<Lanes8> table)
+    private Classifier4Table(ClassifierRule4[] rules, CutTreeTable<Lanes8> table, ushort[] protocolClass)
     {
         _rules = rules;
         _table = table;
+        _protocolClass = protocolClass;
     }
 
     /// <summary>The rules, as given to <see cref="Build"/>; results index into this.</summary>
@@ -49,6 +51,7 @@ public sealed class Classifier4Table
             int partition = (rule.SrcPrefixLength >= s_thr ? 1 : 0) | (rule.DstPrefixLength >= s_thr ? 2 : 0);
             if (s_mode == 1) partition = 0;
             if (s_mode == 2) partition = partition == 0 ? 0 : 1;
+            if (s_mode == 3) partition = partition == 3 ? 3 : partition == 0 ? 0 : 1;
             int ranges = ClassifierBoxes.ProtocolRanges(rule.Protocol, rule.ProtocolMask, protocols);
             for (int r = 0; r < ranges; r++)
             {
@@ -56,19 +59,25 @@ public sealed class Classifier4Table
                 boxes.Add(lo, hi, i, partition);
             }
         }
-        return new Classifier4Table(copy, CutTreeTable<Lanes8>.Build(boxes));
+        ushort[] protocolClass = boxes.CompressLane(6);
+        return new Classifier4Table(copy, CutTreeTable<Lanes8>.Build(boxes), protocolClass);
     }
 
-    internal void Probe(in FlowKey4 key, Span<long> stats) => _table.Probe(Lanes8.From(in key), stats);
+    internal string Path(in FlowKey4 key, int tree) => _table.Path(Lanes8.From(in key, _protocolClass), tree);
+
+    internal void Probe(in FlowKey4 key, Span<long> stats) => _table.Probe(Lanes8.From(in key, _protocolClass), stats);
+
+    internal ulong Fingerprint() => _table.Fingerprint();
 
     /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
-    public int Classify(in FlowKey4 key) => _table.Classify(Lanes8.From(in key));
+    public int Classify(in FlowKey4 key) => _table.Classify(Lanes8.From(in key, _protocolClass));
 
     /// <summary>Classifies every key into <paramref name="results"/> (at least as long as <paramref name="keys"/>).</summary>
     public void Classify(ReadOnlySpan<FlowKey4> keys, Span<int> results)
     {
         results = results[..keys.Length];
         CutTreeTable<Lanes8> table = _table;
+        ushort[] protocolClass = _protocolClass;
         Span<Lanes8> group = stackalloc Lanes8[32];
         group = group[..CutTreeTable<Lanes8>.GroupSize];
         for (int start = 0; start < keys.Length; start += group.Length)
@@ -76,7 +85,7 @@ public sealed class Classifier4Table
             int n = Math.Min(group.Length, keys.Length - start);
             for (int g = 0; g < n; g++)
             {
-                group[g] = Lanes8.From(in keys[start + g]);
+                group[g] = Lanes8.From(in keys[start + g], protocolClass);
             }
             table.ClassifyGroup(group[..n], results.Slice(start, n));
         }

@@ -7,11 +7,13 @@ public sealed class Classifier6Table
 {
     private readonly ClassifierRule6[] _rules;
     private readonly CutTreeTable<Lanes24> _table;
+    private readonly ushort[] _protocolClass;
 
-    private Classifier6Table(ClassifierRule6[] rules, CutTreeTable<Lanes24> table)
+    private Classifier6Table(ClassifierRule6[] rules, CutTreeTable<Lanes24> table, ushort[] protocolClass)
     {
         _rules = rules;
         _table = table;
+        _protocolClass = protocolClass;
     }
 
     /// <summary>The rules, as given to <see cref="Build"/>; results index into this.</summary>
@@ -51,17 +53,21 @@ public sealed class Classifier6Table
                 boxes.Add(lo, hi, i, partition);
             }
         }
-        return new Classifier6Table(copy, CutTreeTable<Lanes24>.Build(boxes));
+        ushort[] protocolClass = boxes.CompressLane(18);
+        return new Classifier6Table(copy, CutTreeTable<Lanes24>.Build(boxes), protocolClass);
     }
 
+    internal ulong Fingerprint() => _table.Fingerprint();
+
     /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
-    public int Classify(in FlowKey6 key) => _table.Classify(Lanes24.From(in key));
+    public int Classify(in FlowKey6 key) => _table.Classify(Lanes24.From(in key, _protocolClass));
 
     /// <summary>Classifies every key into <paramref name="results"/> (at least as long as <paramref name="keys"/>).</summary>
     public void Classify(ReadOnlySpan<FlowKey6> keys, Span<int> results)
     {
         results = results[..keys.Length];
         CutTreeTable<Lanes24> table = _table;
+        ushort[] protocolClass = _protocolClass;
         Span<Lanes24> group = stackalloc Lanes24[32];
         group = group[..CutTreeTable<Lanes24>.GroupSize];
         for (int start = 0; start < keys.Length; start += group.Length)
@@ -69,7 +75,7 @@ public sealed class Classifier6Table
             int n = Math.Min(group.Length, keys.Length - start);
             for (int g = 0; g < n; g++)
             {
-                group[g] = Lanes24.From(in keys[start + g]);
+                group[g] = Lanes24.From(in keys[start + g], protocolClass);
             }
             table.ClassifyGroup(group[..n], results.Slice(start, n));
         }

@@ -47,6 +47,39 @@ internal sealed class ClassifierBoxes
         _partition.Add(partition);
     }
 
+    /// <summary>Replaces the values of <paramref name="lane"/> by the index of their elementary interval (the
+    /// pieces the boxes' range ends cut the lane's domain into), so a cut on few bits separates exactly the
+    /// values rules distinguish. Returns the map from value to class that keys must go through.</summary>
+    public ushort[] CompressLane(int lane)
+    {
+        int domain = 1 << LaneBits[lane];
+        var starts = new bool[domain + 1];
+        starts[0] = true;
+        for (int b = 0; b < Count; b++)
+        {
+            starts[Lo(b, lane)] = true;
+            starts[Math.Min(Hi(b, lane), domain - 1) + 1] = true;
+        }
+        var map = new ushort[domain];
+        int cls = -1;
+        for (int v = 0; v < domain; v++)
+        {
+            if (starts[v])
+            {
+                cls++;
+            }
+            map[v] = (ushort)cls;
+        }
+        for (int b = 0; b < Count; b++)
+        {
+            int i = (b * LaneCount) + lane;
+            _lo[i] = map[_lo[i]];
+            _hi[i] = map[Math.Min(_hi[i], domain - 1)];
+        }
+        LaneBits[lane] = (byte)(cls == 0 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)cls));
+        return map;
+    }
+
     /// <summary>Writes a prefix of an address <paramref name="widthBits"/> wide as lane ranges, lane j holding
     /// bits [16j, 16j + 16). A prefix is the conjunction of per-lane prefixes, so the boxes stay exact.</summary>
     public static void PrefixLanes(UInt128 prefix, int length, int widthBits, Span<ushort> lo, Span<ushort> hi)

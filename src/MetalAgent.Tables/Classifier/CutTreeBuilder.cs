@@ -10,13 +10,13 @@ namespace MetalAgent.Tables.Classifier;
 /// Deterministic: dictionaries are only probed, never enumerated.</summary>
 internal sealed class CutTreeBuilder
 {
-    private static readonly int LeafSize = int.Parse(Environment.GetEnvironmentVariable("CT_LEAF") ?? "8");
-    private static readonly int[] SpaceFactors = [int.Parse(Environment.GetEnvironmentVariable("CT_SPF") ?? "4"), 2, 0];
+    internal static int LeafSize = int.Parse(Environment.GetEnvironmentVariable("CT_LEAF") ?? "16");
+    internal static int SpaceFactor = int.Parse(Environment.GetEnvironmentVariable("CT_SPF") ?? "4");
     private const int MaxCutBits = 16;
     private static readonly int PruneWindow = int.Parse(Environment.GetEnvironmentVariable("CT_WIN") ?? "16");
     private const int MaxDepth = 40;
-    private const long WorkFloor = 1 << 20;
-    private const long WorkPerBox = 128;
+    private const long WorkFloor = 1 << 16;
+    private const long WorkPerBox = 256;
 
     private readonly int _lanes;
     private readonly byte[] _laneBits;
@@ -43,27 +43,90 @@ internal sealed class CutTreeBuilder
     /// <summary>Leaf contents: box ids, and before a leaf longer than the escape count a header item ~count.</summary>
     public int[] LeafItems() => [.. _leafItems];
 
-    /// <summary>Builds a tree over <paramref name="boxes"/> (ascending box ids) and returns its root reference.</summary>
-    public ulong BuildTree(int[] boxes)
+    /// <summary>Builds trees over <paramref name="boxes"/> (ascending box ids) and adds (root, first box) for
+    /// each to <paramref name="roots"/>. Normally one tree; when its construction exceeds the work budget (boxes
+    /// wide in different lanes replicate into each other's cuts), the boxes are split by the lane that
+    /// separates wide from narrow ones most evenly and each half gets its own trees, as in EffiCuts.</summary>
+    public void BuildTrees(int[] boxes, List<(ulong Root, int FirstBox)> roots)
     {
-        for (int attempt = 0; ; attempt++)
+        long limit = Math.Max(WorkFloor, WorkPerBox * boxes.Length);
+        if (TryBuildTree(boxes, SpaceFactor, limit, out ulong root))
         {
-            int nodeCount = _nodes.Count;
-            int leafCount = _leafItems.Count;
-            _leafCache.Clear(); // leaves are shared within a tree only, so a failed attempt leaves no stale entries
-            _spaceFactor = SpaceFactors[attempt];
-            _work = 0;
-            _workLimit = attempt == SpaceFactors.Length - 1 ? long.MaxValue : Math.Max(WorkFloor, WorkPerBox * boxes.Length);
-            var regLo = new ushort[_lanes];
-            var regBits = (byte[])_laneBits.Clone();
-            ulong root = BuildNode(boxes, regLo, regBits, 0);
-            if (_work <= _workLimit)
-            {
-                return root;
-            }
-            _nodes.RemoveRange(nodeCount, _nodes.Count - nodeCount);
-            _leafItems.RemoveRange(leafCount, _leafItems.Count - leafCount);
+            roots.Add((root, boxes[0]));
+            return;
         }
+        if (TrySplit(boxes, out int[] narrow, out int[] wide))
+        {
+            BuildTrees(narrow, roots);
+            BuildTrees(wide, roots);
+            return;
+        }
+        // Boxes alike in every lane: cuts that never replicate a box take O(boxes x depth) work.
+        TryBuildTree(boxes, 0, long.MaxValue, out root);
+        roots.Add((root, boxes[0]));
+    }
+
+    private bool TryBuildTree(int[] boxes, int spaceFactor, long workLimit, out ulong root)
+    {
+        int nodeCount = _nodes.Count;
+        int leafCount = _leafItems.Count;
+        _leafCache.Clear(); // leaves are shared within a tree only, so a failed attempt leaves no stale entries
+        _spaceFactor = spaceFactor;
+        _work = 0;
+        _workLimit = workLimit;
+        root = BuildNode(boxes, new ushort[_lanes], (byte[])_laneBits.Clone(), 0);
+        if (_work <= _workLimit)
+        {
+            return true;
+        }
+        _nodes.RemoveRange(nodeCount, _nodes.Count - nodeCount);
+        _leafItems.RemoveRange(leafCount, _leafItems.Count - leafCount);
+        return false;
+    }
+
+    /// <summary>Splits the boxes into those narrow and those wide (covering at least 1/16 of the domain) in the
+    /// lane where the two groups are closest in size; false when no lane yields two non-empty groups.</summary>
+    private bool TrySplit(int[] boxes, out int[] narrow, out int[] wide)
+    {
+        int bestLane = -1;
+        int bestImbalance = int.MaxValue;
+        for (int lane = 0; lane < _lanes; lane++)
+        {
+            if (_laneBits[lane] == 0)
+            {
+                continue;
+            }
+            int wideCount = 0;
+            foreach (int b in boxes)
+            {
+                wideCount += IsWide(b, lane) ? 1 : 0;
+            }
+            int imbalance = Math.Abs(boxes.Length - (2 * wideCount));
+            if (wideCount > 0 && wideCount < boxes.Length && imbalance < bestImbalance)
+            {
+                bestImbalance = imbalance;
+                bestLane = lane;
+            }
+        }
+        var narrowList = new List<int>();
+        var wideList = new List<int>();
+        if (bestLane >= 0)
+        {
+            foreach (int b in boxes)
+            {
+                (IsWide(b, bestLane) ? wideList : narrowList).Add(b);
+            }
+        }
+        narrow = [.. narrowList];
+        wide = [.. wideList];
+        return bestLane >= 0;
+    }
+
+    private bool IsWide(int box, int lane)
+    {
+        int o = (box * _lanes) + lane;
+        int domain = 1 << _laneBits[lane];
+        return (Math.Min((int)_hi[o], domain - 1) - _lo[o] + 1) * 16 >= domain;
     }
 
     private ulong BuildNode(int[] boxes, ushort[] regLo, byte[] regBits, int depth)

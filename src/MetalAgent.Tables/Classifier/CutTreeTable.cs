@@ -21,6 +21,7 @@ internal sealed class CutTreeTable<TLanes>
 {
     /// <summary>Keys classified together by <see cref="ClassifyGroup"/>.</summary>
     public static readonly int GroupSize = int.Parse(Environment.GetEnvironmentVariable("CT_G") ?? "8");
+    private static readonly bool s_branchless = Environment.GetEnvironmentVariable("CT_BL") == "1";
     private static readonly bool s_prefetch = Environment.GetEnvironmentVariable("CT_PF") == "1";
 
     private readonly int[] _boxRule;
@@ -67,7 +68,6 @@ internal sealed class CutTreeTable<TLanes>
         }
 
         var builder = new CutTreeBuilder(input.LaneBits, input.LoArray(), input.HiArray());
-        // Partitions in order of their first (best) box, so a lookup can stop once its match beats the next one.
         var partitionBoxes = new SortedDictionary<int, List<int>>();
         var partitionOrder = new List<int>();
         for (int b = 0; b < n; b++)
@@ -81,10 +81,17 @@ internal sealed class CutTreeTable<TLanes>
             }
             list.Add(b);
         }
-        var roots = new ulong[partitionOrder.Count];
+        var trees = new List<(ulong Root, int FirstBox)>();
+        foreach (int partition in partitionOrder)
+        {
+            builder.BuildTrees([.. partitionBoxes[partition]], trees);
+        }
+        // Ordered by first box (distinct across trees), so a lookup can stop at the first tree it cannot improve on.
+        trees.Sort((a, b) => a.FirstBox.CompareTo(b.FirstBox));
+        var roots = new ulong[trees.Count];
         for (int i = 0; i < roots.Length; i++)
         {
-            roots[i] = builder.BuildTree([.. partitionBoxes[partitionOrder[i]]]);
+            roots[i] = trees[i].Root;
         }
 
         int[] items = builder.LeafItems();
@@ -101,6 +108,33 @@ internal sealed class CutTreeTable<TLanes>
             }
         }
         return new CutTreeTable<TLanes>(boxRule, builder.Nodes(), entries, roots);
+    }
+
+    /// <summary>A hash of the whole lookup structure, for determinism tests.</summary>
+    internal ulong Fingerprint()
+    {
+        ulong h = 14695981039346656037UL;
+        void Mix(ulong x) => h = (h ^ x) * 1099511628211UL;
+        foreach (ulong r in _roots)
+        {
+            Mix(r);
+        }
+        foreach (ulong r in _nodes)
+        {
+            Mix(r);
+        }
+        foreach (BoxRange<TLanes> e in _leafEntries)
+        {
+            foreach (ushort v in MemoryMarshal.Cast<BoxRange<TLanes>, ushort>(new ReadOnlySpan<BoxRange<TLanes>>(in e)))
+            {
+                Mix(v);
+            }
+        }
+        foreach (int r in _boxRule)
+        {
+            Mix((ulong)r);
+        }
+        return h;
     }
 
     /// <summary>Rule index of the best box containing <paramref name="key"/>, or -1.</summary>
@@ -162,6 +196,30 @@ internal sealed class CutTreeTable<TLanes>
             {
                 break; // trees are ordered by their best box: no key needs this one or any later one
             }
+            if (s_branchless)
+            {
+                while ((pending & 1) != 0)
+                {
+                    pending = 0;
+                    for (int g = 0; g < count; g++)
+                    {
+                        ulong r = refs[g];
+                        bool inner = (r & 1) != 0;
+                        int lane = Math.Min((int)(r >> 9) & 31, laneCount - 1);
+                        uint v = lanes[(g * laneCount) + lane];
+                        uint mask = (2u << (int)((r >> 1) & 15)) - 1;
+                        int slot = CutTreeRef.Offset(r) + (int)((v >> (int)((r >> 5) & 15)) & mask);
+                        slot = inner ? slot : 0;
+                        ulong next = nodes[slot];
+                        next = CutTreeRef.MinBox(next) >= best[g] ? 0 : next;
+                        r = inner ? next : r;
+                        refs[g] = r;
+                        pending |= r;
+                    }
+                }
+            }
+            else
+            {
             while ((pending & 1) != 0)
             {
                 pending = 0;
@@ -179,6 +237,7 @@ internal sealed class CutTreeTable<TLanes>
                         pending |= r;
                     }
                 }
+            }
             }
             if (s_prefetch)
             {
@@ -247,6 +306,20 @@ internal sealed class CutTreeTable<TLanes>
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowGroupTooLarge() => throw new ArgumentException("too many keys for one group");
 
+    internal string Path(in TLanes key, int tree)
+    {
+        ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(new ReadOnlySpan<TLanes>(in key));
+        var sb = new System.Text.StringBuilder();
+        ulong r = _roots[tree];
+        while ((r & 1) != 0)
+        {
+            sb.Append($"L{(r >> 9) & 31}s{(r >> 5) & 15}k{((r >> 1) & 15) + 1} ");
+            r = _nodes[ChildSlot(r, lanes)];
+        }
+        sb.Append($"leaf{(r >> 1) & 0x1FFF}");
+        return sb.ToString();
+    }
+
     /// <summary>Diagnostics: adds node steps to stats[0], scanned boxes to stats[1], trees to stats[2], per tree at 3 + 3t.</summary>
     internal void Probe(in TLanes key, Span<long> stats)
     {
@@ -284,6 +357,7 @@ internal sealed class CutTreeTable<TLanes>
                 stats[4 + (3 * t)]++;
                 if (TLanes.InRange(in key, in _leafEntries[i].Lo, in _leafEntries[i].Span))
                 {
+                    stats[16 + t]++;
                     best = b;
                     break;
                 }

@@ -32,10 +32,10 @@ internal struct Lanes24 : IClassifierLanes<Lanes24>
         lo.Rest = lo.Rest.AsUInt32().WithElement(2, (uint)tag).AsUInt16();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes24 From(in FlowKey6 key) => new()
+    public static Lanes24 From(in FlowKey6 key, ushort[] protocolClass) => new()
     {
         Src = Unsafe.BitCast<UInt128, Vector128<ushort>>(key.Src),
         Dst = Unsafe.BitCast<UInt128, Vector128<ushort>>(key.Dst),
-        Rest = Vector128.Create(key.SrcPort | ((uint)key.DstPort << 16), key.Protocol, 0u, 0u).AsUInt16(),
+        Rest = Vector128.Create(key.SrcPort | ((uint)key.DstPort << 16), protocolClass[key.Protocol], 0u, 0u).AsUInt16(),
     };
 }

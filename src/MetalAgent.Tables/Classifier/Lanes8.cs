@@ -31,8 +31,8 @@ internal struct Lanes8 : IClassifierLanes<Lanes8>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes8 From(in FlowKey4 key) => new()
+    public static Lanes8 From(in FlowKey4 key, ushort[] protocolClass) => new()
     {
-        V = Vector128.Create(key.Src, key.Dst, key.SrcPort | ((uint)key.DstPort << 16), key.Protocol).AsUInt16(),
+        V = Vector128.Create(key.Src, key.Dst, key.SrcPort | ((uint)key.DstPort << 16), protocolClass[key.Protocol]).AsUInt16(),
     };
 }

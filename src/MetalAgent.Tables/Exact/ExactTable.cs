@@ -202,8 +202,11 @@ public sealed class ExactTable<TKey, TValue>
     {
         if (Sse.IsSupported)
         {
-            // A prefetch never faults, so an address that a GC moved meanwhile is harmless.
-            Sse.Prefetch0(Unsafe.AsPointer(ref _slots[(int)(tag >> _shift)]));
+            // A prefetch never faults, so an address that a GC moved meanwhile is harmless. The
+            // array is not cache-line aligned, so a slot may straddle two lines: fetch both ends.
+            byte* slot = (byte*)Unsafe.AsPointer(ref _slots[(int)(tag >> _shift)]);
+            Sse.Prefetch0(slot);
+            Sse.Prefetch0(slot + Unsafe.SizeOf<Slot>() - 1);
         }
     }
 

@@ -10,7 +10,8 @@ namespace MetalAgent.Tables.Lpm;
 /// <remarks>
 /// The structure is a Poptrie (Asai and Ohara, SIGCOMM 2015): a direct-pointing directory indexed
 /// by the top s address bits, then 64-way nodes whose children are located with popcount, with
-/// runs of equal leaves stored once. The directory size adapts to the route count: s = 6, 12 or 18
+/// runs of equal leaves stored once; chains of single-child nodes without routes of their own are
+/// collapsed into one skip node (path compression). The directory size adapts to the route count: s = 6, 12 or 18
 /// (256 B, 16 KiB, 1 MiB) below <see cref="FullDirectoryRoutes"/> routes, so a thousand small tables
 /// stay small; from that size on s = 24 (64 MiB, the DIR-24-8 trade-off), so every prefix up to /24
 /// resolves with a single memory access, which dominates lookup time once a table outgrows the caches.

@@ -10,9 +10,10 @@ namespace MetalAgent.Tables.Lpm;
 /// <remarks>
 /// The structure is a Poptrie (Asai and Ohara, SIGCOMM 2015): a direct-pointing directory indexed
 /// by the top s address bits, then 64-way nodes whose children are located with popcount, with
-/// runs of equal leaves stored once. The directory size adapts to the route count (s = 4, 10 or 16,
+/// runs of equal leaves stored once; chains of single-child nodes without routes of their own are
+/// collapsed into one skip node (path compression). The directory size adapts to the route count (s = 4, 10 or 16,
 /// i.e. 64 B, 4 KB or 256 KB); s is 4 mod 6 so that no 6-bit step straddles the two 64-bit halves
-/// of the address. A /48 resolves in 6 node steps with s = 16, a /64 in 8.
+/// of the address. Path compression keeps sparse parts shallow, e.g. a lone /128 below a /64.
 /// Build rules: host bits of a prefix must be zero; identical duplicate routes are merged; two routes
 /// with the same prefix and length but different values are rejected. The arrays depend only on the
 /// set of routes, never on their order.

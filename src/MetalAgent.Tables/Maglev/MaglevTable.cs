@@ -132,7 +132,7 @@ public sealed class MaglevTable
         // Stepping through a permutation costs about M / free probes per fill, which explodes for
         // the last few free slots; below this many free slots the tail switches to computing, for
         // each free slot, its position in the target's permutation (same result, O(free) per fill).
-        int tailFrom = Math.Max(1, (int)Math.Sqrt(m / 2.0));
+        int tailFrom = Math.Max(1, (int)Math.Sqrt(m));
         int turn = 0;
         while (free > tailFrom)
         {
@@ -140,20 +140,11 @@ public sealed class MaglevTable
             int step = skip[turn];
             while ((taken[c >> 6] & (1UL << c)) != 0)
             {
-                c += step;
-                if (c >= m)
-                {
-                    c -= m;
-                }
+                c = NextSlot(c, step, m);
             }
             taken[c >> 6] |= 1UL << c;
             entries[c] = (ushort)turn;
-            c += step;
-            if (c >= m)
-            {
-                c -= m;
-            }
-            cursor[turn] = c;
+            cursor[turn] = NextSlot(c, step, m);
             free--;
             if (++turn == n)
             {
@@ -162,6 +153,15 @@ public sealed class MaglevTable
         }
         FillTail(entries, taken, offset, skip, turn, free, m);
         return entries;
+    }
+
+    /// <summary>(c + step) mod m for c, step &lt; m, without a branch: the wrap-around is taken at
+    /// random, so a branch would mispredict on a large share of all probes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int NextSlot(int c, int step, int m)
+    {
+        int t = c + step - m;
+        return t + (m & (t >> 31));
     }
 
     /// <summary>Fills the last <paramref name="free"/> slots exactly as the stepping loop would:
@@ -188,10 +188,7 @@ public sealed class MaglevTable
             for (int k = 0; k < count; k++)
             {
                 int distance = slots[k] - start;
-                if (distance < 0)
-                {
-                    distance += m;
-                }
+                distance += m & (distance >> 31);
                 ulong position = MultiplyMod((ulong)distance * inverse, (ulong)m, barrett);
                 if (position < bestPosition)
                 {
@@ -217,12 +214,12 @@ public sealed class MaglevTable
     }
 
     /// <summary>The inverse of <paramref name="a"/> modulo the prime <paramref name="m"/> (extended Euclid).</summary>
-    private static long ModInverse(long a, long m)
+    private static int ModInverse(int a, int m)
     {
-        long t = 0, newT = 1, r = m, newR = a;
+        int t = 0, newT = 1, r = m, newR = a;
         while (newR != 0)
         {
-            long q = r / newR;
+            int q = r / newR;
             (t, newT) = (newT, t - (q * newT));
             (r, newR) = (newR, r - (q * newR));
         }

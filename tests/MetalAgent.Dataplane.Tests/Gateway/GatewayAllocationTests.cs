@@ -4,7 +4,7 @@ using static MetalAgent.Dataplane.Tests.TestFrames;
 namespace MetalAgent.Dataplane.Tests.Gateway;
 
 /// <summary>Gateway answers are written into the request's pool buffer: a worker round answering
-/// ARP, ND and DHCP, and the timer round sending advertisements, allocate nothing.</summary>
+/// ARP, ping, ND and DHCP, and the timer round sending advertisements, allocate nothing.</summary>
 public class GatewayAllocationTests
 {
     [Fact]
@@ -16,6 +16,7 @@ public class GatewayAllocationTests
             ArpRequest(VmMacA, "10.0.0.1"),
             NeighborSolicitation(VmMacA, LinkLocalA, GatewayIPv6),
             RouterSolicitation(VmMacA, LinkLocalA),
+            Eth(VmMacA, GatewayMac("vm-a"), Echo("10.0.0.1", "169.254.0.1", id: 5)),
             Dhcp4Frame(VmMacA, Dhcp4(VmMacA, Type4(1), RequestList())),
             Dhcp4Frame(VmMacA, Dhcp4(VmMacA, Type4(3), Ip4Option(50, "10.0.0.1"), Ip4Option(54, "169.254.0.1"))),
             Dhcp4Frame(VmMacA, Dhcp4(VmMacA, Type4(3), Ip4Option(50, "10.0.0.9"))),

@@ -80,9 +80,12 @@ internal static class GatewayFrames
         IPAddress.Parse(src).GetAddressBytes().CopyTo(frame, 22);
         IPAddress.Parse(dst).GetAddressBytes().CopyTo(frame, 38);
         body.CopyTo(frame, 54);
-        frame[56] = 0;
-        frame[57] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(56), (ushort)~Icmp6Sum(frame.AsSpan(14)));
+        if (body.Length >= 4)
+        {
+            frame[56] = 0;
+            frame[57] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(56), (ushort)~Icmp6Sum(frame.AsSpan(14)));
+        }
         return frame;
     }
 

@@ -12,11 +12,14 @@ namespace MetalAgent.Dataplane.Tests.Gateway;
 internal sealed class MemoryDataplane : IDisposable
 {
     private readonly Dictionary<string, InMemoryPort> _ports = new(StringComparer.Ordinal);
+    private readonly int _ringCapacity;
 
-    public MemoryDataplane(HostSpec? spec = null)
+    /// <param name="ringCapacity">Frames each port ring holds (a power of two; rings are 9 KB per frame).</param>
+    public MemoryDataplane(HostSpec? spec = null, int ringCapacity = 1024)
     {
+        _ringCapacity = ringCapacity;
         Compiled = HostCompiler.Compile(spec ?? TestHost.Spec());
-        Dataplane = new DataplaneRuntime(workers: 1, poolSizePerWorker: 256);
+        Dataplane = new DataplaneRuntime(workers: 1, poolSizePerWorker: 256, conntrack: new MetalAgent.Dataplane.Flows.ConntrackOptions { Capacity = 1 << 12 });
         Dataplane.Clock.Set(1000);
         foreach (PortEntry p in Compiled.Snapshot.Ports)
         {
@@ -67,7 +70,7 @@ internal sealed class MemoryDataplane : IDisposable
 
     private void Add(PortEntry p)
     {
-        var port = new InMemoryPort(p.Name, p.Kind == PortKind.Uplink ? PortRole.Uplink : PortRole.Vm, capacity: 1024);
+        var port = new InMemoryPort(p.Name, p.Kind == PortKind.Uplink ? PortRole.Uplink : PortRole.Vm, capacity: _ringCapacity);
         _ports[p.Name] = port;
         Dataplane.AddPort(port);
     }

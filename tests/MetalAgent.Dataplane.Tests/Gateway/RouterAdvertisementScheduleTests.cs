@@ -76,6 +76,7 @@ public class RouterAdvertisementScheduleTests
     public void Interval_zero_turns_unsolicited_advertisements_off()
     {
         using var d = new MemoryDataplane();
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Dataplane.RouterAdvertisementInterval = 601);
         d.Dataplane.RouterAdvertisementInterval = 0;
         Assert.Equal(0, d.Dataplane.RunTimers());
         d.Dataplane.Clock.Advance(3600);

@@ -159,6 +159,22 @@ public class ExactTableTests
     }
 
     [Fact]
+    public void Reference_type_values_work()
+    {
+        ExactTable<NatPortKey, string> table = ExactTable<NatPortKey, string>.Build(
+        [
+            new(new NatPortKey(0x0A000001, 6, 1024), "a"),
+            new(new NatPortKey(0x0A000001, 17, 1024), "b"),
+        ]);
+        Assert.True(table.TryGetValue(new NatPortKey(0x0A000001, 17, 1024), out string? value));
+        Assert.Equal("b", value);
+        var values = new string[3];
+        var found = new bool[3];
+        Assert.Equal(1, table.LookupBatch([new NatPortKey(0x0A000001, 6, 1024), new NatPortKey(0x0A000002, 6, 1024), default], values, found));
+        Assert.Equal(["a", null!, null!], values);
+    }
+
+    [Fact]
     public void Key_accessors_round_trip()
     {
         UInt128 ip = ((UInt128)0x20010db8u << 96) | 0xabcdef;

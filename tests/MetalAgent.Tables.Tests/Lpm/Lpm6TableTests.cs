@@ -53,9 +53,19 @@ public class Lpm6TableTests
     {
         foreach (int count in new[] { 600, 20_000 })
         {
-            Lpm6Route[] routes = RouteSetGenerator.Ipv6Like(count, seed: (ulong)count);
+            // Add prefixes no longer than the directory so its painting is exercised too.
+            Lpm6Route[] routes =
+            [
+                .. RouteSetGenerator.Ipv6Like(count, seed: (ulong)count),
+                new Lpm6Route(0, 0, 900),
+                new Lpm6Route((UInt128)1 << 125, 3, 901),
+                new Lpm6Route((UInt128)0x2001 << 112, 16, 902),
+                new Lpm6Route((UInt128)0x24 << 120, 8, 903),
+                new Lpm6Route((UInt128)0x2a0 << 116, 10, 904),
+                new Lpm6Route((UInt128)0x3fff8 << 108, 19, 905),
+            ];
             Lpm6Table table = Lpm6Table.Build(routes);
-            Assert.Equal(count >= 16_384 ? 16 : 10, table.DirectoryBits);
+            Assert.Equal(routes.Length >= 16_384 ? 16 : 10, table.DirectoryBits);
             var reference = new Dictionary<(UInt128, int), uint>();
             foreach (Lpm6Route route in routes)
             {
