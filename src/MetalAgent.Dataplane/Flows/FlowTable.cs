@@ -94,7 +94,7 @@ public sealed class FlowTable<TValue> where TValue : struct
             int id = (link - 1) >> 1;
             int dir = (link - 1) & 1;
             ref Entry e = ref _entries[id];
-            if (Volatile.Read(ref e.State) == Live && (dir == 0 ? e.Key0 : e.Key1).Equals(key))
+            if (Volatile.Read(ref e.State) == Live && (dir == 0 ? ref e.Key0 : ref e.Key1).Equals(key))
             {
                 direction = dir;
                 return id;
@@ -176,7 +176,7 @@ public sealed class FlowTable<TValue> where TValue : struct
             int other = (link - 1) >> 1;
             int dir = (link - 1) & 1;
             ref Entry o = ref _entries[other];
-            if (other != self && Volatile.Read(ref o.State) == Live && (dir == 0 ? o.Key0 : o.Key1).Equals(key)
+            if (other != self && Volatile.Read(ref o.State) == Live && (dir == 0 ? ref o.Key0 : ref o.Key1).Equals(key)
                 && !(skipSameFlow && o.Key0.Equals(sameFlow)))
             {
                 return other;
