@@ -27,8 +27,8 @@ public sealed class Classifier4Table
     /// <summary>Number of partition trees a lookup may visit.</summary>
     public int TreeCount => _table.TreeCount;
 
-    private static readonly int s_mode = int.Parse(Environment.GetEnvironmentVariable("CT_MODE") ?? "0");
-    private static readonly int s_thr = int.Parse(Environment.GetEnvironmentVariable("CT_THR") ?? "8");
+    /// <summary>Prefix length from which an address counts as narrow when partitioning rules.</summary>
+    private const int PartitionPrefixLength = 8;
 
     /// <summary>Compiles <paramref name="rules"/>. Throws <see cref="ArgumentException"/> for an invalid rule.</summary>
     public static Classifier4Table Build(ReadOnlySpan<ClassifierRule4> rules)
@@ -48,10 +48,8 @@ public sealed class Classifier4Table
             ClassifierBoxes.PrefixLanes(rule.DstPrefix, rule.DstPrefixLength, 32, lo[2..4], hi[2..4]);
             (lo[4], hi[4]) = (rule.SrcPortLo, rule.SrcPortHi);
             (lo[5], hi[5]) = (rule.DstPortLo, rule.DstPortHi);
-            int partition = (rule.SrcPrefixLength >= s_thr ? 1 : 0) | (rule.DstPrefixLength >= s_thr ? 2 : 0);
-            if (s_mode == 1) partition = 0;
-            if (s_mode == 2) partition = partition == 0 ? 0 : 1;
-            if (s_mode == 3) partition = partition == 3 ? 3 : partition == 0 ? 0 : 1;
+            // Partitions by which addresses are narrow keep wide rules from replicating into cuts on narrow ones.
+            int partition = (rule.SrcPrefixLength >= PartitionPrefixLength ? 1 : 0) | (rule.DstPrefixLength >= PartitionPrefixLength ? 2 : 0);
             int ranges = ClassifierBoxes.ProtocolRanges(rule.Protocol, rule.ProtocolMask, protocols);
             for (int r = 0; r < ranges; r++)
             {
@@ -63,31 +61,31 @@ public sealed class Classifier4Table
         return new Classifier4Table(copy, CutTreeTable<Lanes8>.Build(boxes), protocolClass);
     }
 
-    internal string Path(in FlowKey4 key, int tree) => _table.Path(Lanes8.From(in key, _protocolClass), tree);
-
-    internal void Probe(in FlowKey4 key, Span<long> stats) => _table.Probe(Lanes8.From(in key, _protocolClass), stats);
-
     internal ulong Fingerprint() => _table.Fingerprint();
 
     /// <summary>Index (into <see cref="Rules"/>) of the best rule matching <paramref name="key"/>, or -1.</summary>
     public int Classify(in FlowKey4 key) => _table.Classify(Lanes8.From(in key, _protocolClass));
 
-    /// <summary>Classifies every key into <paramref name="results"/> (at least as long as <paramref name="keys"/>).</summary>
+    /// <summary>Classifies every key into <paramref name="results"/> (at least as long as <paramref name="keys"/>).
+    /// Keys go through the tables four at a time with interleaved walks, which hides memory latency.</summary>
     public void Classify(ReadOnlySpan<FlowKey4> keys, Span<int> results)
     {
         results = results[..keys.Length];
         CutTreeTable<Lanes8> table = _table;
         ushort[] protocolClass = _protocolClass;
-        Span<Lanes8> group = stackalloc Lanes8[32];
-        group = group[..CutTreeTable<Lanes8>.GroupSize];
-        for (int start = 0; start < keys.Length; start += group.Length)
+        Span<Lanes8> quad = stackalloc Lanes8[CutTreeTable<Lanes8>.QuadSize];
+        int i = 0;
+        for (; i + quad.Length <= keys.Length; i += quad.Length)
         {
-            int n = Math.Min(group.Length, keys.Length - start);
-            for (int g = 0; g < n; g++)
+            for (int q = 0; q < quad.Length; q++)
             {
-                group[g] = Lanes8.From(in keys[start + g], protocolClass);
+                quad[q] = Lanes8.From(in keys[i + q], protocolClass);
             }
-            table.ClassifyGroup(group[..n], results.Slice(start, n));
+            table.ClassifyQuad(quad, results.Slice(i, quad.Length));
+        }
+        for (; i < keys.Length; i++)
+        {
+            results[i] = table.Classify(Lanes8.From(in keys[i], protocolClass));
         }
     }
 }

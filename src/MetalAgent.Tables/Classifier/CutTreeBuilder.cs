@@ -10,10 +10,10 @@ namespace MetalAgent.Tables.Classifier;
 /// Deterministic: dictionaries are only probed, never enumerated.</summary>
 internal sealed class CutTreeBuilder
 {
-    internal static int LeafSize = int.Parse(Environment.GetEnvironmentVariable("CT_LEAF") ?? "16");
-    internal static int SpaceFactor = int.Parse(Environment.GetEnvironmentVariable("CT_SPF") ?? "4");
+    private const int LeafSize = 16;
+    private const int SpaceFactor = 4;
     private const int MaxCutBits = 16;
-    private static readonly int PruneWindow = int.Parse(Environment.GetEnvironmentVariable("CT_WIN") ?? "16");
+    private const int PruneWindow = 16;
     private const int MaxDepth = 40;
     private const long WorkFloor = 1 << 16;
     private const long WorkPerBox = 256;

@@ -19,10 +19,8 @@ internal struct BoxRange<TLanes>
 internal sealed class CutTreeTable<TLanes>
     where TLanes : unmanaged, IClassifierLanes<TLanes>
 {
-    /// <summary>Keys classified together by <see cref="ClassifyGroup"/>.</summary>
-    public static readonly int GroupSize = int.Parse(Environment.GetEnvironmentVariable("CT_G") ?? "8");
-    private static readonly bool s_branchless = Environment.GetEnvironmentVariable("CT_BL") == "1";
-    private static readonly bool s_prefetch = Environment.GetEnvironmentVariable("CT_PF") == "1";
+    /// <summary>Keys classified together by <see cref="ClassifyQuad"/>.</summary>
+    public const int QuadSize = 4;
 
     private readonly int[] _boxRule;
     private readonly ulong[] _nodes;
@@ -164,106 +162,66 @@ internal sealed class CutTreeTable<TLanes>
         return best == int.MaxValue ? -1 : _boxRule[best];
     }
 
-    /// <summary>Classifies up to <see cref="GroupSize"/> keys at once. Each tree is descended by all keys in
-    /// lock step, so the node loads of different keys are independent and overlap in the memory system.</summary>
-    public void ClassifyGroup(ReadOnlySpan<TLanes> keys, Span<int> results)
+    /// <summary>Classifies four keys (the first four of <paramref name="keys"/>) with their tree walks
+    /// interleaved, so the dependent loads of different keys overlap in the memory system.</summary>
+    public void ClassifyQuad(ReadOnlySpan<TLanes> keys, Span<int> results)
     {
-        int count = keys.Length;
-        if (count > GroupSize)
-        {
-            ThrowGroupTooLarge();
-        }
-        results = results[..count];
-        ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(keys);
         int laneCount = TLanes.Count;
+        keys = keys[..QuadSize];
+        results = results[..QuadSize];
+        ReadOnlySpan<ushort> all = MemoryMarshal.Cast<TLanes, ushort>(keys);
+        ReadOnlySpan<ushort> l0 = all[..laneCount];
+        ReadOnlySpan<ushort> l1 = all.Slice(laneCount, laneCount);
+        ReadOnlySpan<ushort> l2 = all.Slice(2 * laneCount, laneCount);
+        ReadOnlySpan<ushort> l3 = all.Slice(3 * laneCount, laneCount);
         ulong[] nodes = _nodes;
         ulong[] roots = _roots;
-        Span<ulong> refs = stackalloc ulong[32];
-        Span<int> best = stackalloc int[32];
-        best.Fill(int.MaxValue);
+        int b0 = int.MaxValue, b1 = int.MaxValue, b2 = int.MaxValue, b3 = int.MaxValue;
         for (int t = 0; t < roots.Length; t++)
         {
             ulong root = roots[t];
-            int rootMin = CutTreeRef.MinBox(root);
-            ulong pending = 0;
-            for (int g = 0; g < count; g++)
+            int min = CutTreeRef.MinBox(root);
+            ulong r0 = min < b0 ? root : 0;
+            ulong r1 = min < b1 ? root : 0;
+            ulong r2 = min < b2 ? root : 0;
+            ulong r3 = min < b3 ? root : 0;
+            if ((r0 | r1 | r2 | r3) == 0)
             {
-                ulong r = rootMin < best[g] ? root : 0;
-                refs[g] = r;
-                pending |= r;
+                break;
             }
-            if (pending == 0)
+            while (((r0 | r1 | r2 | r3) & 1) != 0)
             {
-                break; // trees are ordered by their best box: no key needs this one or any later one
-            }
-            if (s_branchless)
-            {
-                while ((pending & 1) != 0)
+                if ((r0 & 1) != 0)
                 {
-                    pending = 0;
-                    for (int g = 0; g < count; g++)
-                    {
-                        ulong r = refs[g];
-                        bool inner = (r & 1) != 0;
-                        int lane = Math.Min((int)(r >> 9) & 31, laneCount - 1);
-                        uint v = lanes[(g * laneCount) + lane];
-                        uint mask = (2u << (int)((r >> 1) & 15)) - 1;
-                        int slot = CutTreeRef.Offset(r) + (int)((v >> (int)((r >> 5) & 15)) & mask);
-                        slot = inner ? slot : 0;
-                        ulong next = nodes[slot];
-                        next = CutTreeRef.MinBox(next) >= best[g] ? 0 : next;
-                        r = inner ? next : r;
-                        refs[g] = r;
-                        pending |= r;
-                    }
+                    r0 = nodes[ChildSlot(r0, l0)];
+                    r0 = CutTreeRef.MinBox(r0) >= b0 ? 0 : r0;
+                }
+                if ((r1 & 1) != 0)
+                {
+                    r1 = nodes[ChildSlot(r1, l1)];
+                    r1 = CutTreeRef.MinBox(r1) >= b1 ? 0 : r1;
+                }
+                if ((r2 & 1) != 0)
+                {
+                    r2 = nodes[ChildSlot(r2, l2)];
+                    r2 = CutTreeRef.MinBox(r2) >= b2 ? 0 : r2;
+                }
+                if ((r3 & 1) != 0)
+                {
+                    r3 = nodes[ChildSlot(r3, l3)];
+                    r3 = CutTreeRef.MinBox(r3) >= b3 ? 0 : r3;
                 }
             }
-            else
-            {
-            while ((pending & 1) != 0)
-            {
-                pending = 0;
-                for (int g = 0; g < count; g++)
-                {
-                    ulong r = refs[g];
-                    if ((r & 1) != 0)
-                    {
-                        r = nodes[ChildSlot(r, lanes.Slice(g * laneCount, laneCount))];
-                        if (CutTreeRef.MinBox(r) >= best[g])
-                        {
-                            r = 0;
-                        }
-                        refs[g] = r;
-                        pending |= r;
-                    }
-                }
-            }
-            }
-            if (s_prefetch)
-            {
-                BoxRange<TLanes>[] entries = _leafEntries;
-                for (int g = 0; g < count; g++)
-                {
-                    int o = CutTreeRef.Offset(refs[g]);
-                    if ((uint)o < (uint)entries.Length)
-                    {
-                        unsafe
-                        {
-                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref entries[o]));
-                        }
-                    }
-                }
-            }
-            for (int g = 0; g < count; g++)
-            {
-                best[g] = ScanLeaf(refs[g], in keys[g], best[g]);
-            }
+            b0 = ScanLeaf(r0, in keys[0], b0);
+            b1 = ScanLeaf(r1, in keys[1], b1);
+            b2 = ScanLeaf(r2, in keys[2], b2);
+            b3 = ScanLeaf(r3, in keys[3], b3);
         }
         int[] boxRule = _boxRule;
-        for (int g = 0; g < count; g++)
-        {
-            results[g] = best[g] == int.MaxValue ? -1 : boxRule[best[g]];
-        }
+        results[0] = b0 == int.MaxValue ? -1 : boxRule[b0];
+        results[1] = b1 == int.MaxValue ? -1 : boxRule[b1];
+        results[2] = b2 == int.MaxValue ? -1 : boxRule[b2];
+        results[3] = b3 == int.MaxValue ? -1 : boxRule[b3];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -301,67 +259,5 @@ internal sealed class CutTreeTable<TLanes>
             }
         }
         return best;
-    }
-
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void ThrowGroupTooLarge() => throw new ArgumentException("too many keys for one group");
-
-    internal string Path(in TLanes key, int tree)
-    {
-        ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(new ReadOnlySpan<TLanes>(in key));
-        var sb = new System.Text.StringBuilder();
-        ulong r = _roots[tree];
-        while ((r & 1) != 0)
-        {
-            sb.Append($"L{(r >> 9) & 31}s{(r >> 5) & 15}k{((r >> 1) & 15) + 1} ");
-            r = _nodes[ChildSlot(r, lanes)];
-        }
-        sb.Append($"leaf{(r >> 1) & 0x1FFF}");
-        return sb.ToString();
-    }
-
-    /// <summary>Diagnostics: adds node steps to stats[0], scanned boxes to stats[1], trees to stats[2], per tree at 3 + 3t.</summary>
-    internal void Probe(in TLanes key, Span<long> stats)
-    {
-        ReadOnlySpan<ushort> lanes = MemoryMarshal.Cast<TLanes, ushort>(new ReadOnlySpan<TLanes>(in key));
-        int best = int.MaxValue;
-        for (int t = 0; t < _roots.Length; t++)
-        {
-            ulong r = _roots[t];
-            if (CutTreeRef.MinBox(r) >= best)
-            {
-                break;
-            }
-            stats[2]++;
-            stats[5 + (3 * t)]++;
-            while ((r & 1) != 0)
-            {
-                stats[0]++;
-                stats[3 + (3 * t)]++;
-                r = _nodes[ChildSlot(r, lanes)];
-                if (CutTreeRef.MinBox(r) >= best)
-                {
-                    r = 0;
-                }
-            }
-            int i = CutTreeRef.Offset(r);
-            int count = (int)(r >> 1) & CutTreeRef.LeafCountEscape;
-            for (int end = i + count; i < end; i++)
-            {
-                int b = TLanes.GetTag(in _leafEntries[i].Lo, in _leafEntries[i].Span);
-                if (b >= best)
-                {
-                    break;
-                }
-                stats[1]++;
-                stats[4 + (3 * t)]++;
-                if (TLanes.InRange(in key, in _leafEntries[i].Lo, in _leafEntries[i].Span))
-                {
-                    stats[16 + t]++;
-                    best = b;
-                    break;
-                }
-            }
-        }
     }
 }
