@@ -3,6 +3,7 @@ using System.Text;
 using MetalAgent.Model.V1;
 using MetalAgent.Packets;
 using MetalAgent.Tables.Classifier;
+using MetalAgent.Tables.Exact;
 using MetalAgent.Tables.Snapshot;
 
 namespace MetalAgent.Compiler;
@@ -75,17 +76,17 @@ internal static class PolicyCompiler
 
     private static T? Shared<TRule, T>(List<TRule> rules, Dictionary<string, object>? previous, Dictionary<string, object> cache, Builder<TRule, T> build)
         where T : class
+        where TRule : unmanaged
     {
         if (rules.Count == 0)
         {
             return null;
         }
-        var b = new StringBuilder(typeof(TRule).Name);
-        foreach (TRule r in rules)
-        {
-            b.Append('|').Append(r);
-        }
-        string signature = b.ToString();
+        // Rules are flat records: their bytes identify the group. Two independent 64-bit hashes of
+        // those bytes name it (formatting 100K rules as text would dominate a one-interface update).
+        ReadOnlySpan<byte> bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rules));
+        string signature = string.Create(CultureInfo.InvariantCulture,
+            $"{typeof(TRule).Name}:{rules.Count}:{FlowHash.Hash(bytes, 0x5eed_0001UL):x16}{FlowHash.Hash(bytes, 0x5eed_0002UL):x16}");
         if (cache.TryGetValue(signature, out object? built) || (previous is not null && previous.TryGetValue(signature, out built)))
         {
             cache[signature] = built;
