@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using MetalAgent.Model.V1;
 using MetalAgent.Packets;
 using MetalAgent.Tables.Classifier;
@@ -207,7 +206,4 @@ internal static class PolicyCompiler
         Split(new SourcePrefix { IpVersion = p.IpVersion, Network = p.Network, Length = length }, excepts, result);
         Split(new SourcePrefix { IpVersion = p.IpVersion, Network = p.Network | bit, Length = length }, excepts, result);
     }
-
-    internal static string Describe(SourcePrefix p) =>
-        Addresses.FormatIp(p.IpVersion, p.Network) + "/" + p.Length.ToString(CultureInfo.InvariantCulture);
 }

@@ -86,4 +86,13 @@ public class WorkerTests
         Assert.InRange(h.Dataplane.Workers[0].Rounds - rounds, 0, 100);
         h.Dataplane.Stop();
     }
+
+    [Fact]
+    public void A_port_needs_one_queue_per_worker()
+    {
+        using var dataplane = new Runtime.Dataplane(workers: 2, poolSizePerWorker: 64, new Flows.ConntrackOptions { Capacity = 1024 });
+        var e = Assert.Throws<ArgumentException>(() => dataplane.AddPort(new Backends.Memory.InMemoryPort("vm-a", Backends.PortRole.Vm, queueCount: 1)));
+        Assert.Contains("one queue per worker", e.Message);
+        dataplane.AddPort(new Backends.Memory.InMemoryPort("vm-a", Backends.PortRole.Vm, queueCount: 2));
+    }
 }

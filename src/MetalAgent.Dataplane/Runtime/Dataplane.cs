@@ -58,6 +58,12 @@ public sealed class Dataplane : IDisposable
     /// <summary>Makes a port available by name; it is used from the next publish that names it.</summary>
     public void AddPort(IPort port)
     {
+        // Worker i owns queue i of every port, for receive and for transmit; a port with fewer
+        // queues than workers would make two workers share a single-producer queue.
+        if (port.QueueCount < _workers.Length)
+        {
+            throw new ArgumentException($"port '{port.Name}' has {port.QueueCount} queue(s) but the dataplane runs {_workers.Length} workers: give it one queue per worker", nameof(port));
+        }
         lock (_publishLock)
         {
             _ports[port.Name] = port;

@@ -166,13 +166,10 @@ public sealed class Worker : IDisposable
             ReadOnlySpan<PacketDescriptor> batch = _tx.Batch(b);
             IPort? target = (uint)port < (uint)bound.Ports.Length ? bound.Ports[port] : null;
             int sent = 0;
-            if (target is not null && Index < target.QueueCount)
+            // Queues are single-producer: worker i only ever sends on queue i (AddPort guarantees it exists).
+            if (target is not null)
             {
                 sent = target.Queue(Index).Transmit(batch, _pool);
-            }
-            else if (target is not null)
-            {
-                sent = target.Queue(Index % target.QueueCount).Transmit(batch, _pool);
             }
             for (int i = 0; i < batch.Length; i++)
             {
