@@ -90,7 +90,7 @@ public class WorkerTests
     [Fact]
     public void A_port_needs_one_queue_per_worker()
     {
-        using var dataplane = new Runtime.Dataplane(workers: 2, poolSizePerWorker: 64, new Flows.ConntrackOptions { Capacity = 1024 });
+        using var dataplane = new MetalAgent.Dataplane.Runtime.Dataplane(workers: 2, poolSizePerWorker: 64, new MetalAgent.Dataplane.Flows.ConntrackOptions { Capacity = 1024 });
         var e = Assert.Throws<ArgumentException>(() => dataplane.AddPort(new Backends.Memory.InMemoryPort("vm-a", Backends.PortRole.Vm, queueCount: 1)));
         Assert.Contains("one queue per worker", e.Message);
         dataplane.AddPort(new Backends.Memory.InMemoryPort("vm-a", Backends.PortRole.Vm, queueCount: 2));
