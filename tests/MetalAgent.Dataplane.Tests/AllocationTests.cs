@@ -36,8 +36,12 @@ public class AllocationTests
             }
         }
 
-        Round(); // creates the flows, warms up
-        Round();
+        // Creates the flows, then warms up past tiered compilation's call counting (30 calls) so
+        // one-time runtime work (method promotion, lazy type initialization) is not measured.
+        for (int r = 0; r < 100; r++)
+        {
+            Round();
+        }
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int r = 0; r < 200; r++)
         {
