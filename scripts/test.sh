@@ -29,6 +29,15 @@ if [ "$files" -lt "$test_projects" ]; then
   echo "test.sh: only $files of $test_projects test projects produced results"
   failed=$((failed + test_projects - files))
 fi
+# Repeat every failure with its message at the end, where a truncated log still shows it.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  awk '
+    /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); infail = 1; next }
+    infail && /<Message>/ { msg = $0; sub(/.*<Message>/, "", msg); grab = 1 }
+    infail && grab { line = $0; if (line ~ /<Message>/) line = msg; done = sub(/<\/Message>.*/, "", line); text = text " " line; if (done) { print "FAILED " name ":" substr(text, 1, 1500); text = ""; grab = 0; infail = 0 } }
+  ' "$trx" | sed 's/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g; s/&#xD;//g; s/&#xA;/ /g'
+done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
