@@ -21,7 +21,7 @@ internal static class GetCommand
     {
         var kind = new Argument<string>("KIND") { Description = "Network, NetworkInterface, VirtualIP, NATGateway, LoadBalancer, NetworkPolicy, Machine, or all" };
         var name = new Argument<string?>("NAME") { Description = "object name (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
-        var server = new Option<Uri>("--server") { Description = "control plane URL", DefaultValueFactory = _ => new Uri("http://" + ControlPlaneConfig.DefaultListen) };
+        var server = new Option<Uri>("--server") { Description = "control plane URL", DefaultValueFactory = _ => new Uri("http://" + ControlPlaneConfig.DefaultListen), CustomParser = r => RunCommand.ParseUri(r)! };
         var output = new Option<string>("--output", "-o") { Description = "table, yaml or json", DefaultValueFactory = _ => "table" };
         output.AcceptOnlyFromAmong("table", "yaml", "json");
         var ns = new Option<string?>("--namespace", "-n") { Description = "namespace (all when omitted)" };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using MetalAgent.Agent.Sync;
 using MetalAgent.Model.V1;
@@ -13,7 +14,7 @@ internal static class RunCommand
     {
         var host = new Option<string>("--host") { Description = "this host's name in the control plane", Required = true };
         var prefix = new Option<string>("--underlay-prefix") { Description = "this host's underlay /64", Required = true };
-        var server = new Option<Uri?>("--server") { Description = "control plane URL (omit to forward from persisted state only)" };
+        var server = new Option<Uri?>("--server") { Description = "control plane URL (omit to forward from persisted state only)", CustomParser = ParseUri };
         var stateDir = new Option<DirectoryInfo>("--state-dir") { Description = "per-agent state directory", Required = true };
         var backend = new Option<string>("--backend") { Description = "port backend: memory or linux", DefaultValueFactory = _ => "memory" };
         var bindings = new Option<string[]>("--port-binding") { Description = "interface id=device (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -76,6 +77,18 @@ internal static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Parses an absolute URL (System.CommandLine has no built-in converter for Uri).</summary>
+    internal static Uri? ParseUri(ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Uri.TryCreate(text, UriKind.Absolute, out Uri? uri))
+        {
+            return uri;
+        }
+        result.AddError($"'{text}' is not an absolute URL (for example http://127.0.0.1:7443)");
+        return null;
     }
 
     /// <summary>Completes on SIGTERM, SIGINT (Ctrl-C) or when the command's token is cancelled.</summary>
