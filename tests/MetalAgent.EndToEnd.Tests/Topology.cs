@@ -1,0 +1,286 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Net.Client;
+using MetalAgent.ControlPlane.V1;
+using MetalAgent.EndToEnd.Tests.Kit;
+
+namespace MetalAgent.EndToEnd.Tests;
+
+/// <summary>
+/// The one topology of a test run (an xunit collection fixture), built from network namespaces:
+/// <code>
+///   mgmt: control plane (plaintext on 127.0.0.1:7443; each host reaches it through its own loopback)
+///
+///   host-a ns: agent A ── uplink ═══ veth ═══ host-a ┐
+///     TAP vm-web-1 ─▶ web-1 ns                        │ underlay ns: IPv6 forwarding, fe80::1 on every
+///     TAP vm-db-1  ─▶ db-1 ns                         ├ port (each uplink's next hop), routes
+///     TAP vm-other-1 ▶ other-1 ns                     │ fc00:1:a::/64 → host-a, fc00:1:b::/64 → host-b,
+///   host-b ns: agent B ── uplink ═══ veth ═══ host-b ┘ fc00:0:ff::/64 → router
+///     TAP vm-web-2 ─▶ web-2 ns
+///     TAP vm-batch-1 ▶ batch-1 ns
+/// </code>
+/// Every namespace is named "mae-PIDt-ROLE"; the agents create the TAP devices in their own namespace and
+/// the fixture moves each into its guest's namespace, where DHCP clients configure it.
+/// </summary>
+public sealed class Topology : IAsyncLifetime
+{
+    public const string UnderlayPrefixA = "fc00:1:a::/64";
+    public const string UnderlayPrefixB = "fc00:1:b::/64";
+    public const string RouterUnderlay = "fc00:0:ff::1";
+    public const int Mtu = 1400;
+    public const string DnsServer = "198.51.100.53";
+    private const int ControlPlanePort = 7443;
+
+    private readonly Dictionary<string, ServiceProcess> _agents = new(StringComparer.Ordinal);
+    private readonly List<TcpForwarder> _forwarders = [];
+    private GrpcChannel? _channel;
+
+    internal TestRun Run { get; private set; } = null!;
+
+    internal string ManagementNs { get; private set; } = string.Empty;
+
+    internal string UnderlayNs { get; private set; } = string.Empty;
+
+    internal ServiceProcess ControlPlane { get; private set; } = null!;
+
+    internal IReadOnlyDictionary<string, Guest> Guests { get; private set; } = new Dictionary<string, Guest>();
+
+    internal IReadOnlyDictionary<string, ServiceProcess> Agents => _agents;
+
+    /// <summary>The hostname of the machine before the topology existed (DHCP must never change it).</summary>
+    internal string MachineHostname { get; private set; } = string.Empty;
+
+    internal string ManifestsDirectory => Path.Combine(Run.Directory, "manifests");
+
+    internal Guest this[string name] => Guests[name];
+
+    /// <summary>The control plane's query service (reached inside the management namespace).</summary>
+    internal StateQuery.StateQueryClient Query => new(_channel!);
+
+    internal RouterView.RouterViewClient RouterViewClient => new(_channel!);
+
+    public async Task InitializeAsync()
+    {
+        if (!E2EFactAttribute.CanRun)
+        {
+            return;
+        }
+        MachineHostname = File.ReadAllText("/proc/sys/kernel/hostname").Trim();
+        TestRun.SweepStale();
+        Run = new TestRun('t');
+        try
+        {
+            await BuildAsync();
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Run is null)
+        {
+            return;
+        }
+        foreach (TcpForwarder f in _forwarders)
+        {
+            f.Dispose();
+        }
+        _channel?.Dispose();
+        foreach (ServiceProcess agent in _agents.Values)
+        {
+            agent.Dispose();
+        }
+        ControlPlane?.Dispose();
+        KeepLogs();
+        Run.Dispose();
+        List<string> left = Run.Leftovers();
+        if (left.Count > 0)
+        {
+            throw new InvalidOperationException("the topology left behind: " + string.Join("; ", left));
+        }
+        await Task.CompletedTask;
+    }
+
+    /// <summary>Restarts an agent with the same arguments and waits until it applied state again.</summary>
+    internal async Task StartAgentAsync(string host)
+    {
+        ServiceProcess agent = _agents[host];
+        int mark = agent.LineCount;
+        agent.Start();
+        await agent.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(30), mark);
+    }
+
+    /// <summary>The HostSpec the control plane currently holds for a host, with its ack state.</summary>
+    internal async Task<GetHostStateResponse> HostStateAsync(string host) =>
+        await Query.GetHostStateAsync(new GetHostStateRequest { Host = host }, deadline: DateTime.UtcNow.AddSeconds(10));
+
+    /// <summary>Waits until the host's agent acknowledged the control plane's current version for it.</summary>
+    internal Task WaitForAckAsync(string host, TimeSpan within) =>
+        Eventually.AssertAsync($"{host} acknowledges the current state", within, async () =>
+        {
+            GetHostStateResponse s = await HostStateAsync(host);
+            return (s.AckedVersion == s.Version && s.Version > 0, $"version {s.Version} acked {s.AckedVersion} nacked {s.NackedVersion} {string.Join("; ", s.NackErrors)}");
+        }, TimeSpan.FromMilliseconds(200));
+
+    private async Task BuildAsync()
+    {
+        string manifests = ManifestsDirectory;
+        Directory.CreateDirectory(manifests);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "quickstart.yaml"), Path.Combine(manifests, "quickstart.yaml"));
+        string config = Path.Combine(Run.Directory, "controlplane.yaml");
+        File.WriteAllText(config, $"""
+            listen: 127.0.0.1:{ControlPlanePort}
+            routerUnderlayAddress: {RouterUnderlay}
+            publicPools: [203.0.113.0/24, 2001:db8:ffff::/48]
+            mtu: {Mtu}
+            dnsServers: [{DnsServer}]
+            stateFile: controlplane-state.json
+            hosts:
+            - name: host-a
+              underlayPrefix: {UnderlayPrefixA}
+            - name: host-b
+              underlayPrefix: {UnderlayPrefixB}
+
+            """);
+
+        ManagementNs = Run.AddNamespace("mgmt", ipv6: false);
+        ControlPlane = new ServiceProcess(Run, "controlplane", ManagementNs, ["controlplane", "--config", config, "--manifests", manifests]);
+        ControlPlane.Start();
+
+        UnderlayNs = Run.AddNamespace("underlay", ipv6: true);
+        await Command.RunAsync("ip", "netns", "exec", UnderlayNs, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
+        var uplinks = new Dictionary<string, (string Ns, string GatewayMac)>(StringComparer.Ordinal);
+        foreach ((string host, string prefix, string lastHextet) in new (string, string, string)[] { ("host-a", UnderlayPrefixA, "a"), ("host-b", UnderlayPrefixB, "b") })
+        {
+            string ns = Run.AddNamespace(host, ipv6: false);
+            // The underlay side is the uplink's next hop: fe80::1 with a pinned MAC until the agent resolves it itself;
+            // the host's /64 is routed to the agent's uplink MAC through a static link-local neighbour.
+            await Command.RunAsync("ip", "-n", UnderlayNs, "link", "add", host, "mtu", "9000", "type", "veth", "peer", "name", "uplink", "mtu", "9000", "netns", ns);
+            await Command.RunAsync("ip", "-n", ns, "link", "set", "uplink", "up");
+            await Command.RunAsync("ip", "-n", UnderlayNs, "link", "set", host, "up");
+            await Command.RunAsync("ip", "-n", UnderlayNs, "addr", "add", "fe80::1/64", "dev", host, "nodad");
+            string uplinkMac = await MacAsync(ns, "uplink");
+            string nextHop = "fe80::" + lastHextet;
+            await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "neigh", "replace", nextHop, "lladdr", uplinkMac, "dev", host, "nud", "permanent");
+            await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "route", "add", prefix, "via", nextHop, "dev", host);
+            uplinks[host] = (ns, await MacAsync(UnderlayNs, host));
+            _forwarders.Add(new TcpForwarder(ns, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
+        }
+
+        var guests = new Dictionary<string, Guest>(StringComparer.Ordinal);
+        foreach ((string name, string host, string ipv4, string? ipv6) in new (string, string, string, string?)[] {
+            ("web-1", "host-a", "10.0.0.1", "fd10::1"),
+            ("db-1", "host-a", "10.0.0.10", null),
+            ("other-1", "host-a", "10.0.0.1", null),
+            ("web-2", "host-b", "10.0.0.2", "fd10::2"),
+            ("batch-1", "host-b", "10.1.0.1", null) })
+        {
+            string ns = Run.AddNamespace(name, ipv6: true);
+            string resolv = TestRun.AddResolvConf(ns);
+            guests[name] = new Guest(name, host, ns, "vm-" + name, Path.Combine(Run.Directory, "guests", name), resolv, ipv4, ipv6);
+        }
+        Guests = guests;
+
+        await ControlPlane.WaitForLineAsync("serving on", TimeSpan.FromSeconds(30));
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ControlPlanePort}", new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { ConnectCallback = ConnectInManagementAsync },
+        });
+
+        foreach ((string host, (string ns, string gatewayMac)) in uplinks)
+        {
+            var args = new List<string>
+            {
+                "run", "--host", host, "--underlay-prefix", host == "host-a" ? UnderlayPrefixA : UnderlayPrefixB,
+                "--server", $"http://127.0.0.1:{ControlPlanePort}", "--state-dir", Path.Combine(Run.Directory, "state-" + host),
+                "--backend", "linux", "--uplink", "uplink", "--uplink-gateway", "fe80::1", "--uplink-gateway-mac", gatewayMac,
+                // Two workers on host-a exercise multi-queue TAPs and the packet socket fanout; one on host-b.
+                "--workers", host == "host-a" ? "2" : "1",
+            };
+            foreach (Guest g in guests.Values.Where(g => g.Host == host))
+            {
+                args.Add("--port-binding");
+                args.Add($"{g.Name}={g.Device}");
+            }
+            var agent = new ServiceProcess(Run, "agent-" + host, ns, args);
+            _agents[host] = agent;
+            agent.Start();
+        }
+        await Task.WhenAll(_agents.Values.Select(a => a.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(60))));
+        await Task.WhenAll(guests.Values.Select(AttachGuestAsync));
+    }
+
+    /// <summary>Moves the guest's TAP (created by its agent) into the guest's namespace and runs its DHCP clients.</summary>
+    private async Task AttachGuestAsync(Guest guest)
+    {
+        string hostNs = Run.NamespaceName(guest.Host);
+        await Eventually.AssertAsync($"agent {guest.Host} creates TAP {guest.Device}", TimeSpan.FromSeconds(30),
+            async () => (await Command.TryRunAsync("ip", "-n", hostNs, "link", "show", "dev", guest.Device)).Ok);
+        await Command.RunAsync("ip", "-n", hostNs, "link", "set", "dev", guest.Device, "netns", guest.Namespace);
+        await Command.RunAsync("ip", "-n", guest.Namespace, "link", "set", "dev", guest.Device, "up");
+        CommandResult v4 = await guest.Dhcp4Async();
+        if (!v4.Ok)
+        {
+            throw new InvalidOperationException($"DHCPv4 of {guest.Name} failed: {v4}");
+        }
+        if (guest.Ipv6 is not null)
+        {
+            CommandResult v6 = await guest.Dhcp6Async();
+            if (!v6.Ok)
+            {
+                throw new InvalidOperationException($"DHCPv6 of {guest.Name} failed: {v6}");
+            }
+        }
+    }
+
+    private async ValueTask<Stream> ConnectInManagementAsync(SocketsHttpConnectionContext context, CancellationToken token)
+    {
+        Socket socket = NamespaceSockets.Create(ManagementNs, AddressFamily.InterNetwork);
+        try
+        {
+            socket.NoDelay = true;
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, context.DnsEndPoint.Port), token);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<string> MacAsync(string ns, string device)
+    {
+        string text = await Command.RunAsync("ip", "-n", ns, "-o", "link", "show", "dev", device);
+        int at = text.IndexOf("link/ether ", StringComparison.Ordinal);
+        return at < 0 ? throw new InvalidOperationException($"no MAC in: {text}") : text.Substring(at + 11, 17);
+    }
+
+    /// <summary>Copies the process logs next to the test assembly (e2e-logs/) before the scratch directory goes.</summary>
+    private void KeepLogs()
+    {
+        try
+        {
+            string target = Path.Combine(AppContext.BaseDirectory, "e2e-logs");
+            Directory.CreateDirectory(target);
+            foreach (string log in Directory.EnumerateFiles(Run.Directory, "*.log"))
+            {
+                File.Copy(log, Path.Combine(target, Path.GetFileName(log)), overwrite: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>The collection every end-to-end test belongs to: one topology, tests run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class TopologyCollection : ICollectionFixture<Topology>
+{
+    public const string Name = "topology";
+}
