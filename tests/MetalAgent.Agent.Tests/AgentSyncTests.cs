@@ -196,6 +196,27 @@ public sealed class AgentSyncTests : IAsyncLifetime
         await AssertForwardsArpOnly(second);
     }
 
+    [Fact]
+    public async Task A_graceful_restart_keeps_the_flows_and_uses_the_saved_file_once()
+    {
+        AgentHost first = StartAgent();
+        await WaitUntil(() => first.Applier.Version == ServerVersion("host-a"), "the agent holds the server's version");
+        await AssertForwardsArpOnly(first);
+        // web-1 to the internet: its VirtualIP translates the flow.
+        var gateway = Frames.Mac(HostCompiler.GatewayMac("web-1"));
+        await Exchange(Port(first, "web-1"), Frames.Udp(Frames.VmMac, gateway, "10.0.0.1", "198.51.100.7"), Port(first, "uplink0"));
+        Assert.Equal(1, first.Dataplane.Conntrack.Table.Count);
+        await first.StopAsync();
+        string flows = Path.Combine(_dir, "agent-a", "flows.bin");
+        Assert.True(File.Exists(flows));
+
+        AgentHost second = StartAgent(withServer: false);
+        Assert.Equal(1, second.Dataplane.Conntrack.Table.Count);
+        Assert.False(File.Exists(flows), "the saved flows are used once");
+        int web1 = second.Dataplane.Current!.Tables.FindInterface("web-1");
+        Assert.Equal(1, second.Dataplane.Conntrack.FlowsOf(web1));
+    }
+
     private static async Task AssertForwardsArpOnly(AgentHost agent)
     {
         InMemoryPort web1 = Port(agent, "web-1");

@@ -93,6 +93,36 @@ public class TranslationTests
     }
 
     [Fact]
+    public void Nat66_translates_ipv6_into_the_slice_and_back()
+    {
+        Model.V1.HostSpec spec = TestHost.Spec();
+        spec.Interfaces[1].Ipv6 = "fd00::2";
+        spec.Interfaces[1].NatIpv6 = new Model.V1.NatSliceSpec { PublicIp = "2001:db8:ffff::30", FirstPort = 2048, LastPort = 2049, UnderlayAddress = "fc00:1:a::36" };
+        using var f = new PipelineFixture(spec);
+        byte[] output = f.Expect("vm-b", Eth(VmMacB, Any, Udp("fd00::2", "2001:db8:1::7", 5000, 53)), "uplink0");
+        Assert.Equal("fc00:1:a::36", OuterSource(output));
+        Assert.Equal(TestHost.Router, OuterDestination(output));
+        var inner = (IPv6Packet)Inner(output);
+        Assert.Equal(IPAddress.Parse("2001:db8:ffff::30"), inner.SourceAddress);
+        Assert.Equal(63, inner.HopLimit);
+        var udp = (UdpPacket)inner.PayloadPacket;
+        Assert.True(udp.SourcePort is 2048 or 2049);
+        Assert.True(udp.ValidUdpChecksum);
+
+        byte[] reply = f.Expect("uplink0", Underlay(TestHost.Router, "fc00:1:a::36", Udp("2001:db8:1::7", "2001:db8:ffff::30", 53, udp.SourcePort)), "vm-b");
+        var back = (IPv6Packet)Parse(reply).PayloadPacket;
+        Assert.Equal(IPAddress.Parse("fd00::2"), back.DestinationAddress);
+        var backUdp = (UdpPacket)back.PayloadPacket;
+        Assert.Equal(5000, backUdp.DestinationPort);
+        Assert.True(backUdp.ValidUdpChecksum);
+
+        // The IPv4 slice is untouched by IPv6 flows: both IPv6 ports taken, a third IPv6 flow is refused.
+        f.Expect("vm-b", Eth(VmMacB, Any, Udp("fd00::2", "2001:db8:1::7", 5001, 53)), "uplink0");
+        f.ExpectDrop("vm-b", Eth(VmMacB, Any, Udp("fd00::2", "2001:db8:1::7", 5002, 53)), "nat_ports_exhausted");
+        f.Expect("vm-b", Eth(VmMacB, Any, Udp("10.0.0.2", "198.51.100.7", 3001, 53)), "uplink0");
+    }
+
+    [Fact]
     public void Return_traffic_for_a_neighbor_slice_is_relayed_unchanged()
     {
         using var f = new PipelineFixture();

@@ -8,7 +8,8 @@ namespace MetalAgent.Agent.Sync;
 /// <summary>
 /// One running agent: the dataplane with its workers, the applier, the sync client and the periodic MAC
 /// persistence. Start order: persisted state is published before the server is contacted (fail static);
-/// stop order: stop applying updates, persist, stop workers, close ports.
+/// stop order: stop applying updates, persist, stop workers, save the flows, close ports; the next start
+/// restores the flows once its persisted state is published.
 /// </summary>
 public sealed class AgentHost : IAsyncDisposable
 {
@@ -47,6 +48,7 @@ public sealed class AgentHost : IAsyncDisposable
     public void Start()
     {
         StartedFromPersistedState = Applier.LoadPersisted();
+        RestoreFlows();
         Dataplane.Start();
         if (Client is not null)
         {
@@ -69,7 +71,63 @@ public sealed class AgentHost : IAsyncDisposable
         await _macLoop;
         Applier.PersistMacs();
         Dataplane.Stop();
+        SaveFlows();
         Applier.ClosePorts();
+    }
+
+    /// <summary>After a graceful stop, established and translated connections continue where they were.
+    /// The file is used once: a later crash must not bring back flows of an older run.</summary>
+    private void RestoreFlows()
+    {
+        string path = _settings.FlowsPath;
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        try
+        {
+            if (Dataplane.Current is { } current)
+            {
+                FlowRestoreResult result = FlowStateFile.Restore(path, Dataplane.Conntrack, current.Tables, Dataplane.Clock.Now, DateTimeOffset.UtcNow);
+                if (result.Refused is { } reason)
+                {
+                    AgentLog.FlowsUnusable(_logger, path, reason);
+                }
+                else
+                {
+                    AgentLog.FlowsRestored(_logger, result.Restored, result.Skipped, path);
+                }
+            }
+            else
+            {
+                AgentLog.FlowsUnusable(_logger, path, "no persisted host state to bind them to");
+            }
+        }
+        catch (IOException e)
+        {
+            AgentLog.FlowsUnusable(_logger, path, e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private void SaveFlows()
+    {
+        if (Dataplane.Current is not { } current)
+        {
+            return;
+        }
+        try
+        {
+            int count = FlowStateFile.Save(_settings.FlowsPath, Dataplane.Conntrack, current.Tables, Dataplane.Clock.Now, DateTimeOffset.UtcNow);
+            AgentLog.FlowsSaved(_logger, count, _settings.FlowsPath);
+        }
+        catch (IOException e)
+        {
+            AgentLog.PersistFailed(_logger, _settings.FlowsPath, e.Message);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -34,4 +34,13 @@ internal static partial class AgentLog
 
     [LoggerMessage(10, LogLevel.Information, "stopping: {Reason}")]
     public static partial void Stopping(ILogger logger, string reason);
+
+    [LoggerMessage(40, LogLevel.Information, "saved {Count} flow(s) to {Path}")]
+    public static partial void FlowsSaved(ILogger logger, int count, string path);
+
+    [LoggerMessage(41, LogLevel.Information, "restored {Restored} flow(s) from {Path}, skipped {Skipped}")]
+    public static partial void FlowsRestored(ILogger logger, int restored, int skipped, string path);
+
+    [LoggerMessage(42, LogLevel.Warning, "saved flows {Path} not used: {Reason}")]
+    public static partial void FlowsUnusable(ILogger logger, string path, string reason);
 }

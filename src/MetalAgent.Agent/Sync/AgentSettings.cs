@@ -35,4 +35,7 @@ public sealed class AgentSettings
     public string SpecPath => Path.Combine(StateDirectory, "hostspec.json");
 
     public string MacsPath => Path.Combine(StateDirectory, "vm-macs.json");
+
+    /// <summary>Connection tracking saved at a graceful stop, restored (once) by the next start.</summary>
+    public string FlowsPath => Path.Combine(StateDirectory, "flows.bin");
 }

@@ -56,6 +56,9 @@ public sealed class FlowTable<TValue> where TValue : struct
 
     public int Capacity { get; }
 
+    /// <summary>How many workers the ids are partitioned over.</summary>
+    public int Workers => _workers.Length;
+
     /// <summary>Live flows (created minus freed); approximate while workers run.</summary>
     public long Count
     {
