@@ -17,7 +17,7 @@ internal static class RunCommand
         var server = new Option<Uri?>("--server") { Description = "control plane URL (omit to forward from persisted state only)", CustomParser = ParseUri };
         var stateDir = new Option<DirectoryInfo>("--state-dir") { Description = "per-agent state directory", Required = true };
         var backend = new Option<string>("--backend") { Description = "port backend: memory or linux", DefaultValueFactory = _ => "memory" };
-        var bindings = new Option<string[]>("--port-binding") { Description = "interface id=device (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var bindings = new Option<string[]>("--port-binding") { Description = "interface id=device or id=device@netns (the TAP lives in that network namespace; repeatable)", AllowMultipleArgumentsPerToken = true };
         var uplink = new Option<string?>("--uplink") { Description = "underlay device (linux backend)" };
         var uplinkGateway = new Option<string?>("--uplink-gateway") { Description = "underlay next hop (IPv6) of uplink0" };
         var uplinkGatewayMac = new Option<string?>("--uplink-gateway-mac") { Description = "pinned MAC of the underlay next hop" };
@@ -37,7 +37,13 @@ internal static class RunCommand
                     Console.Error.WriteLine($"run: --port-binding {binding}: expected id=device");
                     return 2;
                 }
-                ports[binding[..eq]] = binding[(eq + 1)..];
+                string value = binding[(eq + 1)..];
+                if (LinuxPortBackend.ParseBinding(value) is ({ Length: 0 }, _) or (_, { Length: 0 }))
+                {
+                    Console.Error.WriteLine($"run: --port-binding {binding}: expected id=device or id=device@netns");
+                    return 2;
+                }
+                ports[binding[..eq]] = value;
             }
             IPortBackend portBackend;
             switch (result.GetValue(backend))
