@@ -19,8 +19,8 @@ namespace MetalAgent.EndToEnd.Tests;
 ///     TAP vm-web-2 ─▶ web-2 ns
 ///     TAP vm-batch-1 ▶ batch-1 ns
 /// </code>
-/// Every namespace is named "mae-PIDt-ROLE"; the agents create the TAP devices in their own namespace and
-/// the fixture moves each into its guest's namespace, where DHCP clients configure it.
+/// Every namespace is named "mae-PIDt-ROLE"; each agent creates its guests' TAP devices right in the guests'
+/// namespaces (port bindings "id=device@namespace"), where DHCP clients configure them.
 /// </summary>
 public sealed class Topology : IAsyncLifetime
 {
@@ -204,7 +204,7 @@ public sealed class Topology : IAsyncLifetime
             foreach (Guest g in guests.Values.Where(g => g.Host == host))
             {
                 args.Add("--port-binding");
-                args.Add($"{g.Name}={g.Device}");
+                args.Add($"{g.Name}={g.Device}@{g.Namespace}");
             }
             var agent = new ServiceProcess(Run, "agent-" + host, ns, args);
             _agents[host] = agent;
@@ -214,13 +214,12 @@ public sealed class Topology : IAsyncLifetime
         await Task.WhenAll(guests.Values.Select(AttachGuestAsync));
     }
 
-    /// <summary>Moves the guest's TAP (created by its agent) into the guest's namespace and runs its DHCP clients.</summary>
+    /// <summary>Waits for the guest's TAP (the agent creates it in the guest's namespace through its port
+    /// binding), brings it up and runs the guest's DHCP clients.</summary>
     private async Task AttachGuestAsync(Guest guest)
     {
-        string hostNs = Run.NamespaceName(guest.Host);
-        await Eventually.AssertAsync($"agent {guest.Host} creates TAP {guest.Device}", TimeSpan.FromSeconds(30),
-            async () => (await Command.TryRunAsync("ip", "-n", hostNs, "link", "show", "dev", guest.Device)).Ok);
-        await Command.RunAsync("ip", "-n", hostNs, "link", "set", "dev", guest.Device, "netns", guest.Namespace);
+        await Eventually.AssertAsync($"agent {guest.Host} creates TAP {guest.Device} in {guest.Namespace}", TimeSpan.FromSeconds(30),
+            async () => (await guest.IpAsync("link", "show", "dev", guest.Device)).Ok);
         await Command.RunAsync("ip", "-n", guest.Namespace, "link", "set", "dev", guest.Device, "up");
         CommandResult v4 = await guest.Dhcp4Async();
         if (!v4.Ok)

@@ -263,17 +263,28 @@ internal sealed class TestRun : IDisposable
         DeleteDirectory(Path.Combine(EtcNetns, name));
     }
 
+    /// <summary>SIGKILL, then wait (briefly) until it is gone or a zombie: an orphan's new parent may never reap it.</summary>
     private static void Kill(int pid)
+    {
+        _ = Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL);
+        var clock = Stopwatch.StartNew();
+        while (IsAlive(pid) && clock.ElapsedMilliseconds < 2000)
+        {
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    internal static bool IsAlive(int pid)
     {
         try
         {
-            using Process p = Process.GetProcessById(pid);
-            p.Kill();
-            p.WaitForExit(5000);
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (IOException)
         {
-            // Already gone.
+            return false;
         }
     }
 
