@@ -12,7 +12,7 @@ namespace MetalAgent.Dataplane.Runtime;
 /// packets then overlap instead of following one another. A packet whose key cannot be derived
 /// (ARP, malformed, unknown) is simply not prefetched; this never decides anything.
 /// </summary>
-internal static class FlowPrefetch
+public static class FlowPrefetch
 {
     /// <summary>The hash of the flow key the stages will look up for this frame, or 0.</summary>
     public static ulong KeyHash(DataplaneSnapshot tables, ReadOnlySpan<byte> frame, int port)
@@ -59,8 +59,17 @@ internal static class FlowPrefetch
                 }
                 zone = (uint)interfaces[target.Target].VniId + 1;
             }
+            else if (target.Kind == UnderlayTargetKind.LoadBalancer)
+            {
+                if ((uint)target.Target >= (uint)tables.LoadBalancers.Length || tables.LoadBalancers[target.Target] is not { } lb)
+                {
+                    return 0;
+                }
+                zone = (uint)lb.VniId + 1;
+            }
             else
             {
+                // VirtualIP and NAT slices: the public side of a translation.
                 zone = 0;
             }
         }
