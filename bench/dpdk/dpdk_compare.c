@@ -15,7 +15,12 @@
  * nothing to a usable table (create + add every entry + build), repeated while fewer than 4 runs and
  * less than 3 s of wall time were spent, and the best run is reported.
  *
- * Usage: dpdk-compare <EAL args> -- --data DIR [--only set1,set2,...]
+ * Usage: dpdk-compare <EAL args> -- --data DIR [--only set1,set2,...] [--rte-lpm-max-routes N]
+ *
+ * Besides the libraries the issue names, the IPv4 and IPv6 sets also run through rte_fib / rte_fib6
+ * (DPDK's newer FIB: same lookup structures, a tree control plane, AVX-512 bulk lookups), so the
+ * comparison is with DPDK's best for each job. --rte-lpm-max-routes skips rte_lpm for bigger sets,
+ * whose build is quadratic (see run_lpm4).
  */
 #define _GNU_SOURCE
 #define ALLOW_EXPERIMENTAL_API /* rte_vect_get_max_simd_bitwidth */
@@ -35,6 +40,8 @@
 #include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
@@ -55,6 +62,7 @@
 
 static const char *g_dir = ".";
 static const char *g_only;
+static size_t g_rte_lpm_max_routes = SIZE_MAX;
 
 static void die(const char *fmt, ...)
 {
@@ -163,7 +171,7 @@ typedef void *(*build_fn)(void *ctx);
 typedef void (*free_fn)(void *table);
 
 /* Times build() as described at the top; returns the table of the last run. */
-static void *time_build(const char *set, build_fn build, free_fn release, void *ctx)
+static void *time_build(const char *set, const char *variant, build_fn build, free_fn release, void *ctx)
 {
 	double best_cpu = INFINITY, best_wall = INFINITY, spent = 0;
 	void *table = NULL;
@@ -179,7 +187,7 @@ static void *time_build(const char *set, build_fn build, free_fn release, void *
 		spent += w1 - w0;
 		runs++;
 	} while (runs < BUILD_MAX_RUNS && spent < BUILD_BUDGET_NS);
-	result(set, "build", "", best_cpu, best_wall, 0, 1);
+	result(set, "build", variant, best_cpu, best_wall, 0, 1);
 	return table;
 }
 
@@ -199,7 +207,11 @@ struct lpm4_ctx {
 	uint32_t *keys; /* host order */
 	size_t nkeys;
 	struct rte_lpm *lpm;
+	struct rte_fib *fib;
 };
+
+/* rte_fib's default next hop must fit its 4-byte entries (31 bits); it stands for MISS. */
+#define FIB_NO_ROUTE 0x7FFFFFFFu
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -262,6 +274,43 @@ static void lpm4_x4(void *p, uint32_t *results)
 	}
 }
 
+/* rte_fib: the same DIR-24-8 lookup structure as rte_lpm, with a RIB (tree) control plane instead
+ * of rte_lpm's rule array, and an AVX-512 bulk lookup. */
+static void *fib4_build(void *p)
+{
+	struct lpm4_ctx *c = p;
+	struct rte_fib_conf config = {
+		.type = RTE_FIB_DIR24_8,
+		.default_nh = FIB_NO_ROUTE,
+		.max_routes = (int)c->nroutes,
+		.dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B, .num_tbl8 = c->tbl8s },
+	};
+	struct rte_fib *fib = rte_fib_create(c->set, SOCKET_ID_ANY, &config);
+	if (fib == NULL)
+		die("rte_fib_create %s: %s", c->set, rte_strerror(rte_errno));
+	for (size_t i = 0; i < c->nroutes; i++) {
+		const struct lpm4_route *r = &c->routes[i];
+		int rc = rte_fib_add(fib, r->prefix, (uint8_t)r->depth, r->value);
+		if (rc < 0)
+			die("rte_fib_add %s route %zu: %s", c->set, i, rte_strerror(-rc));
+	}
+	return fib;
+}
+
+static void fib4_free(void *t) { rte_fib_free(t); }
+
+static void fib4_bulk(void *p, uint32_t *results)
+{
+	struct lpm4_ctx *c = p;
+	uint64_t hops[LPM_BURST];
+	for (size_t i = 0; i < c->nkeys; i += LPM_BURST) {
+		int n = (int)RTE_MIN((size_t)LPM_BURST, c->nkeys - i);
+		rte_fib_lookup_bulk(c->fib, c->keys + i, hops, n);
+		for (int j = 0; j < n; j++)
+			results[i + j] = hops[j] == FIB_NO_ROUTE ? MISS : (uint32_t)hops[j];
+	}
+}
+
 static void run_lpm4(const char *set)
 {
 	if (!selected(set))
@@ -283,15 +332,38 @@ static void run_lpm4(const char *set)
 	for (size_t i = 0; i < nblocks; i++)
 		distinct += i == 0 || blocks[i] != blocks[i - 1];
 	free(blocks);
-	c.tbl8s = (uint32_t)(distinct + 256);
+	c.tbl8s = (uint32_t)(distinct + distinct / 4 + 256);
 	printf("INFO\t%s: %zu routes, %zu lookups, %u tbl8 groups\n", set, c.nroutes, c.nkeys, c.tbl8s);
-
-	c.lpm = time_build(set, lpm4_build, lpm4_free, &c);
 	uint32_t *results = xcalloc(c.nkeys, sizeof(uint32_t));
-	time_lookup(set, "lookup", "rte_lpm_lookup", lpm4_single, &c, results, c.nkeys);
-	time_lookup(set, "lookup_burst", "rte_lpm_lookup_bulk/64", lpm4_bulk, &c, results, c.nkeys);
-	time_lookup(set, "lookup_burst", "rte_lpm_lookupx4", lpm4_x4, &c, results, c.nkeys);
-	rte_lpm_free(c.lpm);
+
+	if (c.nroutes <= g_rte_lpm_max_routes) {
+		c.lpm = time_build(set, "rte_lpm_create+add", lpm4_build, lpm4_free, &c);
+		time_lookup(set, "lookup", "rte_lpm_lookup", lpm4_single, &c, results, c.nkeys);
+		time_lookup(set, "lookup_burst", "rte_lpm_lookup_bulk/64", lpm4_bulk, &c, results, c.nkeys);
+		time_lookup(set, "lookup_burst", "rte_lpm_lookupx4", lpm4_x4, &c, results, c.nkeys);
+		rte_lpm_free(c.lpm);
+	} else {
+		/* rte_lpm_add scans every rule of the same length (a linear rule array per length), so a
+		 * build is quadratic: about 80 s of CPU for 1M routes on a 2.1 GHz Zen 5. */
+		printf("INFO\t%s: rte_lpm skipped (more than --rte-lpm-max-routes %zu routes)\n", set, g_rte_lpm_max_routes);
+	}
+
+	c.fib = time_build(set, "rte_fib_create+add", fib4_build, fib4_free, &c);
+	static const struct {
+		enum rte_fib_lookup_type type;
+		const char *name;
+	} fib_types[] = {
+		{ RTE_FIB_LOOKUP_DIR24_8_SCALAR_INLINE, "rte_fib_lookup_bulk/64 scalar" },
+		{ RTE_FIB_LOOKUP_DIR24_8_VECTOR_AVX512, "rte_fib_lookup_bulk/64 avx512" },
+	};
+	for (size_t t = 0; t < RTE_DIM(fib_types); t++) {
+		if (rte_fib_select_lookup(c.fib, fib_types[t].type) != 0) {
+			printf("INFO\t%s: %s not available\n", set, fib_types[t].name);
+			continue;
+		}
+		time_lookup(set, "lookup_burst", fib_types[t].name, fib4_bulk, &c, results, c.nkeys);
+	}
+	rte_fib_free(c.fib);
 	free(results);
 	free(c.routes);
 	free(c.keys);
@@ -313,6 +385,7 @@ struct lpm6_ctx {
 	uint8_t (*keys)[16]; /* network order */
 	size_t nkeys;
 	struct rte_lpm6 *lpm;
+	struct rte_fib6 *fib;
 };
 
 static int cmp_16(const void *a, const void *b) { return memcmp(a, b, 16); }
@@ -379,6 +452,55 @@ static void lpm6_bulk(void *p, uint32_t *results)
 	}
 }
 
+/* rte_fib6: a trie with the same 24-bit first level and 8-bit levels, a RIB control plane and an
+ * AVX-512 bulk lookup. */
+/* Builds the FIB, or returns NULL when it ran out of tbl8 groups. */
+static struct rte_fib6 *fib6_try_build(struct lpm6_ctx *c)
+{
+	struct rte_fib6_conf config = {
+		.type = RTE_FIB6_TRIE,
+		.default_nh = FIB_NO_ROUTE,
+		.max_routes = (int)c->nroutes,
+		.trie = { .nh_sz = RTE_FIB6_TRIE_4B, .num_tbl8 = c->tbl8s },
+	};
+	struct rte_fib6 *fib = rte_fib6_create(c->set, SOCKET_ID_ANY, &config);
+	if (fib == NULL)
+		die("rte_fib6_create %s: %s", c->set, rte_strerror(rte_errno));
+	for (size_t i = 0; i < c->nroutes; i++) {
+		const struct lpm6_route *r = &c->routes[i];
+		int rc = rte_fib6_add(fib, r->prefix, (uint8_t)r->depth, r->value);
+		if (rc == -ENOSPC) {
+			rte_fib6_free(fib);
+			return NULL;
+		}
+		if (rc < 0)
+			die("rte_fib6_add %s route %zu: %s", c->set, i, rte_strerror(-rc));
+	}
+	return fib;
+}
+
+static void *fib6_build(void *p)
+{
+	struct rte_fib6 *fib = fib6_try_build(p);
+	if (fib == NULL)
+		die("rte_fib6_add: out of tbl8 groups");
+	return fib;
+}
+
+static void fib6_free(void *t) { rte_fib6_free(t); }
+
+static void fib6_bulk(void *p, uint32_t *results)
+{
+	struct lpm6_ctx *c = p;
+	uint64_t hops[LPM_BURST];
+	for (size_t i = 0; i < c->nkeys; i += LPM_BURST) {
+		int n = (int)RTE_MIN((size_t)LPM_BURST, c->nkeys - i);
+		rte_fib6_lookup_bulk(c->fib, c->keys + i, hops, n);
+		for (int j = 0; j < n; j++)
+			results[i + j] = hops[j] == FIB_NO_ROUTE ? MISS : (uint32_t)hops[j];
+	}
+}
+
 static void run_lpm6(const char *set)
 {
 	if (!selected(set))
@@ -392,11 +514,34 @@ static void run_lpm6(const char *set)
 	c.tbl8s = lpm6_tbl8s_needed(c.routes, c.nroutes);
 	printf("INFO\t%s: %zu routes, %zu lookups, %u tbl8 groups\n", set, c.nroutes, c.nkeys, c.tbl8s);
 
-	c.lpm = time_build(set, lpm6_build, lpm6_free, &c);
+	c.lpm = time_build(set, "rte_lpm6_create+add", lpm6_build, lpm6_free, &c);
 	uint32_t *results = xcalloc(c.nkeys, sizeof(uint32_t));
 	time_lookup(set, "lookup", "rte_lpm6_lookup", lpm6_single, &c, results, c.nkeys);
 	time_lookup(set, "lookup_burst", "rte_lpm6_lookup_bulk_func/64", lpm6_bulk, &c, results, c.nkeys);
 	rte_lpm6_free(c.lpm);
+
+	/* The trie allocates tbl8 groups differently from rte_lpm6: find how many it needs, untimed. */
+	struct rte_fib6 *probe;
+	while ((probe = fib6_try_build(&c)) == NULL)
+		c.tbl8s *= 2;
+	rte_fib6_free(probe);
+	printf("INFO\t%s: rte_fib6 with %u tbl8 groups\n", set, c.tbl8s);
+	c.fib = time_build(set, "rte_fib6_create+add", fib6_build, fib6_free, &c);
+	static const struct {
+		enum rte_fib6_lookup_type type;
+		const char *name;
+	} fib_types[] = {
+		{ RTE_FIB6_LOOKUP_TRIE_SCALAR, "rte_fib6_lookup_bulk/64 scalar" },
+		{ RTE_FIB6_LOOKUP_TRIE_VECTOR_AVX512, "rte_fib6_lookup_bulk/64 avx512" },
+	};
+	for (size_t t = 0; t < RTE_DIM(fib_types); t++) {
+		if (rte_fib6_select_lookup(c.fib, fib_types[t].type) != 0) {
+			printf("INFO\t%s: %s not available\n", set, fib_types[t].name);
+			continue;
+		}
+		time_lookup(set, "lookup_burst", fib_types[t].name, fib6_bulk, &c, results, c.nkeys);
+	}
+	rte_fib6_free(c.fib);
 	free(results);
 	free(c.routes);
 	free(c.keys);
@@ -476,7 +621,7 @@ static void run_hash(struct hash_ctx *c)
 		c->key_ptrs[i] = c->keys + i * c->key_len;
 	printf("INFO\t%s: %zu keys of %u bytes in rte_hash (crc), %zu lookups, bursts of %u\n", c->set,
 	       c->nentries, c->key_len, c->nkeys, c->burst);
-	c->h = time_build(c->set, hash_build, hash_free, c);
+	c->h = time_build(c->set, "rte_hash_create+add", hash_build, hash_free, c);
 	uint32_t *results = xcalloc(c->nkeys, sizeof(uint32_t));
 	char variant[64];
 	time_lookup(c->set, "lookup", "rte_hash_lookup_data", hash_single, c, results, c->nkeys);
@@ -673,7 +818,7 @@ static void run_acl(const char *set)
 	free(trace);
 	printf("INFO\t%s: %zu rules, %zu trace headers\n", set, nrules, nkeys);
 
-	c.acl = time_build(set, acl_build, acl_free, &c);
+	c.acl = time_build(set, "rte_acl_create+add+build", acl_build, acl_free, &c);
 	uint32_t *results = xcalloc(nkeys, sizeof(uint32_t));
 	static const struct {
 		enum rte_acl_classify_alg alg;
@@ -712,8 +857,10 @@ int main(int argc, char **argv)
 			g_dir = argv[++i];
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			g_only = argv[++i];
+		else if (strcmp(argv[i], "--rte-lpm-max-routes") == 0 && i + 1 < argc)
+			g_rte_lpm_max_routes = strtoull(argv[++i], NULL, 10);
 		else
-			die("usage: dpdk-compare <EAL args> -- --data DIR [--only set1,set2,...]");
+			die("usage: dpdk-compare <EAL args> -- --data DIR [--only set1,set2,...] [--rte-lpm-max-routes N]");
 	}
 	printf("INFO\tDPDK %s, lcore %u, hugepages %s, max SIMD bitwidth %u\n", rte_version(), rte_lcore_id(),
 	       rte_eal_has_hugepages() ? "yes" : "no (--no-huge: 4 KiB pages)", rte_vect_get_max_simd_bitwidth());

@@ -25,7 +25,7 @@ internal static class DpdkCompareRunner
 {
     private const uint Miss = uint.MaxValue;
     private const int WarmupRounds = 2;
-    private const double WarmupMinNs = 300e6;
+    private static readonly double s_warmupMinNs = 1e6 * double.Parse(Environment.GetEnvironmentVariable("COMPARE_WARMUP_MS") ?? "300", CultureInfo.InvariantCulture);
     private const int MeasuredRounds = 7;
     private const int BuildMaxRuns = 4;
     private const double BuildBudgetNs = 3e9;
@@ -37,7 +37,7 @@ internal static class DpdkCompareRunner
     {
         string[]? selected = only?.Split(',', StringSplitOptions.RemoveEmptyEntries);
         bool Selected(string set) => selected is null || Array.IndexOf(selected, set) >= 0;
-        Console.WriteLine($"INFO\t.NET {Environment.Version}, {RuntimeInformation.ProcessArchitecture}, processors {Environment.ProcessorCount}, server GC {System.Runtime.GCSettings.IsServerGC}, concurrent GC {AppContext.GetData("System.GC.Concurrent") ?? "default"}");
+        Console.WriteLine($"INFO\t.NET {Environment.Version}, {RuntimeInformation.ProcessArchitecture}, processors {Environment.ProcessorCount}, server GC {System.Runtime.GCSettings.IsServerGC}, GC latency mode {System.Runtime.GCSettings.LatencyMode}, tiered compilation {Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") ?? "default"}");
         foreach ((string set, _) in DpdkCompareExport.Lpm4Sets)
         {
             if (Selected(set))
@@ -265,7 +265,7 @@ internal static class DpdkCompareRunner
     private static void TimeLookup(string set, string op, string variant, Action<uint[]> pass, uint[] results)
     {
         long warmupStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < WarmupRounds || Stopwatch.GetElapsedTime(warmupStart).TotalNanoseconds < WarmupMinNs; i++)
+        for (int i = 0; i < WarmupRounds || Stopwatch.GetElapsedTime(warmupStart).TotalNanoseconds < s_warmupMinNs; i++)
         {
             pass(results);
         }
