@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side with DPDK's lookup libraries (issue 8), on the same data and the same core.
 #
-#   bench/compare-dpdk.sh [--core N] [--mem hugepages|no-huge] [--full] [--only set1,set2,...] [--out DIR]
+#   bench/compare-dpdk.sh [--core N] [--mem hugepages|no-huge] [--full] [--only set1,set2,...] [--out DIR] [--no-build]
 #
 # 1. installs libdpdk-dev, pkg-config and build-essential with apt-get if DPDK is missing (this
 #    script only; CI does not run it);
@@ -17,7 +17,7 @@
 # which takes about 80 s of CPU (rte_lpm_add is linear in the rules of the same length); without
 # it that set runs through rte_fib only (the same DIR-24-8 lookup structure).
 #
-# Times are on-CPU time of the measuring thread (best of 7 rounds), which leaves out other
+# --no-build skips step 2 (both sides already built). Times are on-CPU time of the measuring thread (best of 7 rounds), which leaves out other
 # processes' time slices on a shared machine; the wall times are in the raw files.
 set -euo pipefail
 
@@ -27,6 +27,7 @@ MEM=auto
 FULL=0
 ONLY=""
 OUT=""
+BUILD=1
 HUGEPAGES=1024 # 2 GB
 
 while [ $# -gt 0 ]; do
@@ -36,7 +37,8 @@ while [ $# -gt 0 ]; do
         --full) FULL=1; shift ;;
         --only) ONLY=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        --no-build) BUILD=0; shift ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -54,9 +56,11 @@ if ! pkg-config --exists libdpdk 2>/dev/null || ! command -v cc >/dev/null; then
 fi
 
 # 2. Build both sides.
-echo "== building" >&2
-make -s -C "$ROOT/bench/dpdk" >&2
-dotnet build -c Release -v q -nologo "$ROOT/bench/MetalAgent.Benchmarks" >&2
+if [ "$BUILD" -eq 1 ]; then
+    echo "== building" >&2
+    make -s -C "$ROOT/bench/dpdk" >&2
+    dotnet build -c Release -v q -nologo "$ROOT/bench/MetalAgent.Benchmarks" >&2
+fi
 BENCH="$ROOT/bench/MetalAgent.Benchmarks/bin/Release/net10.0/MetalAgent.Benchmarks.dll"
 
 # 3. Export the benchmarks' data.
