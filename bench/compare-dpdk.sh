@@ -17,8 +17,9 @@
 # which takes about 80 s of CPU (rte_lpm_add is linear in the rules of the same length); without
 # it that set runs through rte_fib only (the same DIR-24-8 lookup structure).
 #
-# --no-build skips step 2 (both sides already built). Times are on-CPU time of the measuring thread (best of 7 rounds), which leaves out other
-# processes' time slices on a shared machine; the wall times are in the raw files.
+# --no-build skips step 2 (both sides already built). Times are on-CPU time of the measuring
+# thread (best of 7 rounds), which leaves out other processes' time slices on a shared machine;
+# the wall times are in the raw files.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
