@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace MetalAgent.Dataplane.Flows;
 
@@ -20,15 +21,26 @@ namespace MetalAgent.Dataplane.Flows;
 /// <item>Entry ids are partitioned between workers; each worker allocates from its own free list,
 /// which the sweeper refills through a single-producer ring.</item>
 /// </list>
+/// <para>
+/// Memory: entries and buckets live in <see cref="NativeRegion"/>s (64-byte aligned, transparent
+/// huge pages on Linux), freed by their finalizers once the table is unreachable, so no reader can
+/// ever touch freed memory. An entry starts with its links, state and last-seen time, then the forward
+/// key, so a forward lookup reads one cache line; with <see cref="FlowState"/> an entry is exactly
+/// three lines (192 bytes). There are four buckets per flow (two per key), so chains are short.
+/// Workers look up a whole burst in three passes: <see cref="PrefetchBucket"/> for every packet,
+/// then <see cref="PrefetchEntry"/>, then the lookups, so the memory misses of a burst overlap.
+/// </para>
 /// </summary>
-public sealed class FlowTable<TValue> where TValue : struct
+public sealed unsafe class FlowTable<TValue> where TValue : unmanaged
 {
     private const int Free = 0;
     private const int Live = 1;
     private const int Dead = 2;
 
-    private readonly Entry[] _entries;
-    private readonly int[] _buckets;
+    private readonly NativeRegion _entryMemory;
+    private readonly NativeRegion _bucketMemory;
+    private readonly Entry* _entries;
+    private readonly int* _buckets;
     private readonly int _mask;
     private readonly WorkerIds[] _workers;
     private readonly int _idsPerWorker;
@@ -43,9 +55,11 @@ public sealed class FlowTable<TValue> where TValue : struct
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         _idsPerWorker = capacity / workers;
         Capacity = _idsPerWorker * workers;
-        _entries = new Entry[Capacity];
-        int buckets = (int)BitOperations.RoundUpToPowerOf2((uint)Capacity * 2);
-        _buckets = new int[buckets];
+        _entryMemory = new NativeRegion((nuint)Capacity * (nuint)sizeof(Entry));
+        _entries = (Entry*)_entryMemory.Pointer;
+        int buckets = (int)BitOperations.RoundUpToPowerOf2((uint)Capacity * 4);
+        _bucketMemory = new NativeRegion((nuint)buckets * sizeof(int));
+        _buckets = (int*)_bucketMemory.Pointer;
         _mask = buckets - 1;
         _workers = new WorkerIds[workers];
         for (int w = 0; w < workers; w++)
@@ -55,6 +69,9 @@ public sealed class FlowTable<TValue> where TValue : struct
     }
 
     public int Capacity { get; }
+
+    /// <summary>Bytes per entry (192 for <see cref="FlowState"/>: three cache lines).</summary>
+    public int EntrySize => sizeof(Entry);
 
     /// <summary>How many workers the ids are partitioned over.</summary>
     public int Workers => _workers.Length;
@@ -89,9 +106,12 @@ public sealed class FlowTable<TValue> where TValue : struct
 
     /// <summary>Finds the live flow holding <paramref name="key"/> in either direction; -1 when none.
     /// <paramref name="direction"/> is 0 for the originating direction, 1 for the reply.</summary>
-    public int Lookup(in FlowKey key, out int direction)
+    public int Lookup(in FlowKey key, out int direction) => Lookup(in key, key.Hash(), out direction);
+
+    /// <summary><see cref="Lookup(in FlowKey, out int)"/> with the key's hash already computed.</summary>
+    public int Lookup(in FlowKey key, ulong hash, out int direction)
     {
-        int link = Volatile.Read(ref _buckets[(int)key.Hash() & _mask]);
+        int link = Volatile.Read(ref _buckets[(int)hash & _mask]);
         while (link != 0)
         {
             int id = (link - 1) >> 1;
@@ -110,14 +130,30 @@ public sealed class FlowTable<TValue> where TValue : struct
 
     /// <summary>Prefetches the bucket of a key (for batched lookups).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Prefetch(in FlowKey key)
+    public void Prefetch(in FlowKey key) => PrefetchBucket(key.Hash());
+
+    /// <summary>First pass of a batched lookup: starts loading the key's bucket.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchBucket(ulong hash)
     {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        if (Sse.IsSupported)
         {
-            fixed (int* p = &_buckets[(int)key.Hash() & _mask])
-            {
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
-            }
+            Sse.Prefetch0(_buckets + ((int)hash & _mask));
+        }
+    }
+
+    /// <summary>Second pass of a batched lookup, once the bucket is loaded: starts loading the first
+    /// entry of the key's chain (the lines its key, state and value sit on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchEntry(ulong hash)
+    {
+        int link = Volatile.Read(ref _buckets[(int)hash & _mask]);
+        if (link != 0 && Sse.IsSupported)
+        {
+            byte* entry = (byte*)(_entries + ((link - 1) >> 1));
+            Sse.Prefetch0(entry);
+            Sse.Prefetch0(entry + 64);
+            Sse.Prefetch0(entry + 128);
         }
     }
 
@@ -142,7 +178,7 @@ public sealed class FlowTable<TValue> where TValue : struct
         e.Key0 = forward;
         e.Key1 = reply;
         e.Value = value;
-        e.LastSeen = now;
+        e.LastSeen = (int)now;
         Volatile.Write(ref e.State, Live);
         ids.Created++;
         int forwardLink = (id << 1) + 1;
@@ -203,28 +239,41 @@ public sealed class FlowTable<TValue> where TValue : struct
         }
     }
 
-    public ref TValue Value(int id) => ref _entries[id].Value;
+    public ref TValue Value(int id) => ref At(id).Value;
 
-    public ref readonly FlowKey Key(int id, int direction) => ref direction == 0 ? ref _entries[id].Key0 : ref _entries[id].Key1;
+    public ref readonly FlowKey Key(int id, int direction) => ref direction == 0 ? ref At(id).Key0 : ref At(id).Key1;
 
-    public long LastSeen(int id) => Volatile.Read(ref _entries[id].LastSeen);
+    public long LastSeen(int id) => Volatile.Read(ref At(id).LastSeen);
 
-    public bool IsLive(int id) => Volatile.Read(ref _entries[id].State) == Live;
+    public bool IsLive(int id) => Volatile.Read(ref At(id).State) == Live;
+
+    /// <summary>The entry of an id from outside the table (bounds-checked: the memory is unmanaged).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref Entry At(int id)
+    {
+        if ((uint)id >= (uint)Capacity)
+        {
+            ThrowBadId(id);
+        }
+        return ref _entries[id];
+    }
+
+    private static void ThrowBadId(int id) => throw new ArgumentOutOfRangeException(nameof(id), id, "no such flow id");
 
     /// <summary>Records activity; writes only when the coarse clock moved, so hot flows do not
     /// bounce a cache line between workers on every packet.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(int id, long now)
     {
-        ref long seen = ref _entries[id].LastSeen;
-        if (seen != now)
+        ref int seen = ref At(id).LastSeen;
+        if (seen != (int)now)
         {
-            Volatile.Write(ref seen, now);
+            Volatile.Write(ref seen, (int)now);
         }
     }
 
     /// <summary>Marks a flow dead (any thread): lookups stop finding it at once; the sweeper unlinks it.</summary>
-    public void Kill(int id) => Interlocked.CompareExchange(ref _entries[id].State, Dead, Live);
+    public void Kill(int id) => Interlocked.CompareExchange(ref At(id).State, Dead, Live);
 
     /// <summary>
     /// Sweeper only: visits up to <paramref name="budget"/> entries from where the last sweep
@@ -234,10 +283,10 @@ public sealed class FlowTable<TValue> where TValue : struct
     public int Sweep<TExpiry>(ref TExpiry expired, long now, int budget) where TExpiry : struct, IFlowExpiry<TValue>
     {
         int unlinked = 0;
-        for (int n = 0; n < budget && n < _entries.Length; n++)
+        for (int n = 0; n < budget && n < Capacity; n++)
         {
             int id = _sweepCursor;
-            _sweepCursor = _sweepCursor + 1 == _entries.Length ? 0 : _sweepCursor + 1;
+            _sweepCursor = _sweepCursor + 1 == Capacity ? 0 : _sweepCursor + 1;
             ref Entry e = ref _entries[id];
             int state = Volatile.Read(ref e.State);
             if (state == Live && expired.IsExpired(in e.Key0, ref e.Value, Volatile.Read(ref e.LastSeen), now))
@@ -313,7 +362,7 @@ public sealed class FlowTable<TValue> where TValue : struct
     /// <summary>Visits every live flow (any thread; a snapshot in motion, for CLI and flushes).</summary>
     public void ForEachLive<TVisitor>(ref TVisitor visitor) where TVisitor : struct, IFlowVisitor<TValue>
     {
-        for (int id = 0; id < _entries.Length; id++)
+        for (int id = 0; id < Capacity; id++)
         {
             ref Entry e = ref _entries[id];
             if (Volatile.Read(ref e.State) == Live)
@@ -323,14 +372,16 @@ public sealed class FlowTable<TValue> where TValue : struct
         }
     }
 
+    // Field order is the memory layout: links, state and the coarse last-seen time (seconds) first, so
+    // that with the forward key they fill the first cache line.
     private struct Entry
     {
-        public FlowKey Key0;
-        public FlowKey Key1;
         public int Next0;
         public int Next1;
         public int State;
-        public long LastSeen;
+        public int LastSeen;
+        public FlowKey Key0;
+        public FlowKey Key1;
         public TValue Value;
     }
 

@@ -15,6 +15,7 @@ public sealed class Worker : IDisposable
     private readonly PacketPool _pool;
     private readonly WorkerWakeup _wakeup = new();
     private readonly PacketDescriptor[] _rx = new PacketDescriptor[BurstSize];
+    private readonly ulong[] _keyHashes = new ulong[BurstSize];
     private readonly TxBatches _tx;
     private readonly RouterAdvertiser _advertiser = new();
     private readonly PacketDescriptor[] _timerPackets = new PacketDescriptor[BurstSize];
@@ -94,6 +95,7 @@ public sealed class Worker : IDisposable
                 continue;
             }
             total += n;
+            PrefetchFlows(bound.Tables, port, n);
             for (int i = 0; i < n; i++)
             {
                 ref PacketDescriptor p = ref _rx[i];
@@ -118,6 +120,30 @@ public sealed class Worker : IDisposable
         }
         Volatile.Write(ref _rounds, _rounds + 1);
         return total;
+    }
+
+    /// <summary>Passes 1 and 2 of a burst (see <see cref="FlowPrefetch"/>): every packet's flow bucket,
+    /// then every packet's flow entry, start loading before the first packet is processed.</summary>
+    private void PrefetchFlows(Tables.Snapshot.DataplaneSnapshot tables, int port, int n)
+    {
+        Flows.FlowTable<Flows.FlowState> flows = _context.Conntrack.Table;
+        ulong[] hashes = _keyHashes;
+        for (int i = 0; i < n; i++)
+        {
+            ulong hash = FlowPrefetch.KeyHash(tables, _pool.Frame(in _rx[i]), port);
+            hashes[i] = hash;
+            if (hash != 0)
+            {
+                flows.PrefetchBucket(hash);
+            }
+        }
+        for (int i = 0; i < n; i++)
+        {
+            if (hashes[i] != 0)
+            {
+                flows.PrefetchEntry(hashes[i]);
+            }
+        }
     }
 
     /// <summary>

@@ -28,6 +28,33 @@ public class FlowTableTests
         new(0, 4, 6, (UInt128)0xC6336401u, 80, (UInt128)0xCB00710Au, (ushort)(1024 + (i % 60000)));
 
     [Fact]
+    public void A_flow_entry_is_three_cache_lines()
+    {
+        // Links, state, last-seen and the forward key share the first line; see FlowTable's layout.
+        Assert.Equal(192, new FlowTable<FlowState>(64, 1).EntrySize);
+    }
+
+    [Fact]
+    public void Lookup_with_a_precomputed_hash_and_prefetches_agree_with_plain_lookup()
+    {
+        var table = new FlowTable<Payload>(4096, 1);
+        for (int i = 0; i < 1000; i++)
+        {
+            table.Insert(0, Key(i), Translated(i), new Payload { Tag = i }, now: 1, out _);
+        }
+        for (int i = 0; i < 1200; i++)
+        {
+            FlowKey key = (i & 1) == 0 ? Key(i) : Translated(i);
+            ulong hash = key.Hash();
+            table.PrefetchBucket(hash);
+            table.PrefetchEntry(hash);
+            Assert.Equal(table.Lookup(key, out int d0), table.Lookup(key, hash, out int d1));
+            Assert.Equal(d0, d1);
+            Assert.Equal(i < 1000, table.Lookup(key, hash, out _) >= 0);
+        }
+    }
+
+    [Fact]
     public void Both_directions_and_both_sides_of_a_translation_find_the_same_flow()
     {
         var table = new FlowTable<Payload>(1024, 1);
