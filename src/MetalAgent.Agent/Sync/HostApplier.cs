@@ -1,4 +1,5 @@
 using MetalAgent.Backends;
+using MetalAgent.Backends.Linux;
 using MetalAgent.Compiler;
 using MetalAgent.ControlPlane.Sync;
 using MetalAgent.ControlPlane.V1;
@@ -308,13 +309,32 @@ public sealed class HostApplier
         foreach (string name in _opened.Keys.Where(n => !wanted.Contains(n)).Order(StringComparer.Ordinal).ToList())
         {
             _dataplane.RemovePort(name);
-            _opened[name].Dispose();
+            RemoveDevice(_opened[name]);
             _opened.Remove(name);
         }
         foreach (string name in _portErrors.Keys.Where(n => !wanted.Contains(n)).ToList())
         {
             _portErrors.Remove(name);
         }
+    }
+
+    /// <summary>Closes a port whose interface left the state; an agent-owned TAP is deleted with it (it persists
+    /// only across agent restarts, never beyond its interface).</summary>
+    private void RemoveDevice(IPort port)
+    {
+        if (port is TapPort tap)
+        {
+            try
+            {
+                tap.Delete();
+                return;
+            }
+            catch (IOException e)
+            {
+                AgentLog.PortFailed(_logger, port.Name, e.Message);
+            }
+        }
+        port.Dispose();
     }
 
     private void RestoreMacs()
