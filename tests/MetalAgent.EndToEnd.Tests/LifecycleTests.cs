@@ -36,7 +36,7 @@ public sealed class LifecycleTests(Topology topology)
                 // db-1's policy also admits TCP 5433 from the web interfaces.
                 const string ports = "    ports:\n    - protocol: TCP\n      port: 5432\n";
                 Assert.Contains(ports, original, StringComparison.Ordinal);
-                await ReplaceFileAsync(manifest, original.Replace(ports, ports + "    - protocol: TCP\n      port: 5433\n", StringComparison.Ordinal));
+                await Topology.ReplaceFileAsync(manifest, original.Replace(ports, ports + "    - protocol: TCP\n      port: 5433\n", StringComparison.Ordinal));
                 await Eventually.AssertAsync("host-a gets a new version", s_converge, async () => (await topology.HostStateAsync("host-a")).Version > before);
                 await topology.WaitForAckAsync("host-a", s_converge);
                 (Socket d, string reply) = await Tcp.ConnectAsync(topology["web-1"], new IPEndPoint(topology["db-1"].Ipv4, 5433), s_converge);
@@ -49,7 +49,7 @@ public sealed class LifecycleTests(Topology topology)
             }
             finally
             {
-                await ReplaceFileAsync(manifest, original);
+                await Topology.ReplaceFileAsync(manifest, original);
             }
             (int Answered, int Missed)[] result = await traffic.StopAsync();
             Assert.All(result, r => Assert.Equal(0, r.Missed));
@@ -115,11 +115,21 @@ public sealed class LifecycleTests(Topology topology)
     /// <summary>The agent is back in sync with the control plane (leaves the topology as the next test expects).</summary>
     private Task AgentResyncedAsync(string host) => topology.WaitForAckAsync(host, s_converge);
 
-    /// <summary>Writes next to the file and renames over it, so the control plane never reads half a manifest.</summary>
-    private static async Task ReplaceFileAsync(string path, string text)
+    [E2EFact]
+    public async Task Adding_an_interface_serves_its_guest_and_removing_it_deletes_its_tap()
     {
-        string temporary = path + ".tmp";
-        await File.WriteAllTextAsync(temporary, text);
-        File.Move(temporary, path, overwrite: true);
+        Guest web3 = topology.Spare;
+        await topology.AddSpareAsync();
+        try
+        {
+            Assert.Equal("10.0.0.3", web3.Lease4().GetValueOrDefault("ip"));
+            await web3.AssertReachesAsync(topology["web-2"].Ipv4, s_converge);
+        }
+        finally
+        {
+            await topology.RemoveSpareAsync();
+        }
+        await Eventually.AssertAsync("host-a deletes web-3's TAP", s_converge,
+            async () => !(await web3.IpAsync("link", "show", "dev", web3.Device)).Ok);
     }
 }

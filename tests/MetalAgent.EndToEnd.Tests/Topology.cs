@@ -15,9 +15,13 @@ namespace MetalAgent.EndToEnd.Tests;
 ///     TAP vm-web-1 ─▶ web-1 ns                        │ underlay ns: IPv6 forwarding, fe80::1 on every
 ///     TAP vm-db-1  ─▶ db-1 ns                         ├ port (each uplink's next hop), routes
 ///     TAP vm-other-1 ▶ other-1 ns                     │ fc00:1:a::/64 → host-a, fc00:1:b::/64 → host-b,
-///   host-b ns: agent B ── uplink ═══ veth ═══ host-b ┘ fc00:0:ff::/64 → router
-///     TAP vm-web-2 ─▶ web-2 ns
-///     TAP vm-batch-1 ▶ batch-1 ns
+///   host-b ns: agent B ── uplink ═══ veth ═══ host-b ┘ fc00:0:ff::1 → router
+///     TAP vm-web-2 ─▶ web-2 ns                            │
+///     TAP vm-batch-1 ▶ batch-1 ns        router ns: metalagent router ── underlay (AF_PACKET)
+///                                                          └─ internet (AF_PACKET, 198.51.100.1, 2001:db8:eeee::1)
+///                                                               ═══ veth ═══ internet ns: eth0 198.51.100.10/.11,
+///                                                                  2001:db8:eeee::10; 203.0.113.0/24 and
+///                                                                  2001:db8:ffff::/48 via the router
 /// </code>
 /// Every namespace is named "mae-PIDt-ROLE"; each agent creates its guests' TAP devices right in the guests'
 /// namespaces (port bindings "id=device@namespace"), where DHCP clients configure them.
@@ -29,7 +33,14 @@ public sealed class Topology : IAsyncLifetime
     public const string RouterUnderlay = "fc00:0:ff::1";
     public const int Mtu = 1400;
     public const string DnsServer = "198.51.100.53";
+    public const string RouterInternetIpv4 = "198.51.100.1";
+    public const string RouterInternetIpv6 = "2001:db8:eeee::1";
     private const int ControlPlanePort = 7443;
+
+    /// <summary>The internet namespace's servers (and clients): two IPv4 addresses and one IPv6.</summary>
+    internal static readonly IPAddress InternetServer = IPAddress.Parse("198.51.100.10");
+    internal static readonly IPAddress InternetServer2 = IPAddress.Parse("198.51.100.11");
+    internal static readonly IPAddress InternetServer6 = IPAddress.Parse("2001:db8:eeee::10");
 
     private readonly Dictionary<string, ServiceProcess> _agents = new(StringComparer.Ordinal);
     private readonly List<TcpForwarder> _forwarders = [];
@@ -43,7 +54,19 @@ public sealed class Topology : IAsyncLifetime
 
     internal ServiceProcess ControlPlane { get; private set; } = null!;
 
+    /// <summary>The underlay router (null while <c>metalagent router</c> does not exist).</summary>
+    internal ServiceProcess? Router { get; private set; }
+
+    internal string RouterNs { get; private set; } = string.Empty;
+
+    /// <summary>The "internet": 198.51.100.0/24 and 2001:db8:eeee::/64 servers behind the router.</summary>
+    internal string InternetNs { get; private set; } = string.Empty;
+
     internal IReadOnlyDictionary<string, Guest> Guests { get; private set; } = new Dictionary<string, Guest>();
+
+    /// <summary>web-3 (host-a, 10.0.0.3, app: web): its namespace and host-a's port binding exist from the start,
+    /// the interface only while a test adds it to the manifests (<see cref="AddSpareAsync"/>).</summary>
+    internal Guest Spare { get; private set; } = null!;
 
     internal IReadOnlyDictionary<string, ServiceProcess> Agents => _agents;
 
@@ -95,6 +118,7 @@ public sealed class Topology : IAsyncLifetime
             agent.Dispose();
         }
         ControlPlane?.Dispose();
+        Router?.Dispose();
         KeepLogs();
         Run.Dispose();
         List<string> left = Run.Leftovers();
@@ -125,6 +149,88 @@ public sealed class Topology : IAsyncLifetime
             GetHostStateResponse s = await HostStateAsync(host);
             return (s.AckedVersion == s.Version && s.Version > 0, $"version {s.Version} acked {s.AckedVersion} nacked {s.NackedVersion} {string.Join("; ", s.NackErrors)}");
         }, TimeSpan.FromMilliseconds(200));
+
+    internal string SpareManifest => Path.Combine(ManifestsDirectory, "web-3.yaml");
+
+    /// <summary>Adds web-3 to the manifests, waits until host-a serves it and its DHCP client configured it.</summary>
+    internal async Task AddSpareAsync()
+    {
+        await ReplaceFileAsync(SpareManifest, """
+            apiVersion: networking.ironcore.dev/v1alpha1
+            kind: NetworkInterface
+            metadata:
+              namespace: default
+              name: web-3
+              labels:
+                app: web
+            spec:
+              networkRef:
+                name: network-sample
+              ipFamilies: [IPv4]
+              ips:
+              - value: 10.0.0.3
+            ---
+            apiVersion: compute.ironcore.dev/v1alpha1
+            kind: Machine
+            metadata:
+              namespace: default
+              name: web-3
+            spec:
+              machineClassRef:
+                name: machineclass-sample
+              machinePoolRef:
+                name: host-a
+              networkInterfaces:
+              - name: primary
+                networkInterfaceRef:
+                  name: web-3
+
+            """);
+        await Eventually.AssertAsync("host-a's state names web-3", TimeSpan.FromSeconds(20),
+            async () => (await HostStateAsync("host-a")).Spec.Interfaces.Any(i => i.Id == "web-3"));
+        await WaitForAckAsync("host-a", TimeSpan.FromSeconds(20));
+        await AttachGuestAsync(Spare);
+    }
+
+    /// <summary>Removes web-3 from the manifests and waits until host-a applied that.</summary>
+    internal async Task RemoveSpareAsync()
+    {
+        File.Delete(SpareManifest);
+        await Eventually.AssertAsync("host-a's state no longer names web-3", TimeSpan.FromSeconds(20),
+            async () => !(await HostStateAsync("host-a")).Spec.Interfaces.Any(i => i.Id == "web-3"));
+        await WaitForAckAsync("host-a", TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Writes next to the file and renames over it, so the control plane never reads half a manifest.</summary>
+    internal static async Task ReplaceFileAsync(string path, string text)
+    {
+        string temporary = path + ".tmp";
+        await File.WriteAllTextAsync(temporary, text);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>The public IPv4 the control plane allocated to a VirtualIP, NATGateway or LoadBalancer (first one).</summary>
+    internal async Task<IPAddress> PublicIpAsync(string kind, string name)
+    {
+        GetObjectsResponse response = await Query.GetObjectsAsync(new GetObjectsRequest { Kind = kind, Name = name, Namespace = "default" }, deadline: DateTime.UtcNow.AddSeconds(10));
+        ObjectStatus o = Assert.Single(response.Objects);
+        string ip = o.StatusCase switch
+        {
+            ObjectStatus.StatusOneofCase.VirtualIp => o.VirtualIp.Ip,
+            ObjectStatus.StatusOneofCase.NatGateway => o.NatGateway.Ips[0].Ip,
+            ObjectStatus.StatusOneofCase.LoadBalancer => o.LoadBalancer.Ips[0],
+            _ => throw new InvalidOperationException($"{kind} {name} has no public IP: {o}"),
+        };
+        return IPAddress.Parse(ip);
+    }
+
+    /// <summary>The interface's NAT slice as its host's agent enforces it (public IP, inclusive port range).</summary>
+    internal async Task<(IPAddress Ip, int FirstPort, int LastPort)> NatSliceAsync(string host, string interfaceId)
+    {
+        GetHostStateResponse state = await HostStateAsync(host);
+        MetalAgent.Model.V1.NatSliceSpec nat = state.Spec.Interfaces.Single(i => i.Id == interfaceId).NatIpv4;
+        return (IPAddress.Parse(nat.PublicIp), (int)nat.FirstPort, (int)nat.LastPort);
+    }
 
     private async Task BuildAsync()
     {
@@ -171,6 +277,8 @@ public sealed class Topology : IAsyncLifetime
             _forwarders.Add(new TcpForwarder(ns, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
         }
 
+        await BuildInternetAsync();
+
         var guests = new Dictionary<string, Guest>(StringComparer.Ordinal);
         foreach ((string name, string host, string ipv4, string? ipv6) in new (string, string, string, string?)[] {
             ("web-1", "host-a", "10.0.0.1", "fd10::1"),
@@ -184,6 +292,8 @@ public sealed class Topology : IAsyncLifetime
             guests[name] = new Guest(name, host, ns, "vm-" + name, Path.Combine(Run.Directory, "guests", name), resolv, ipv4, ipv6);
         }
         Guests = guests;
+        string spareNs = Run.AddNamespace("web-3", ipv6: true);
+        Spare = new Guest("web-3", "host-a", spareNs, "vm-web-3", Path.Combine(Run.Directory, "guests", "web-3"), TestRun.AddResolvConf(spareNs), "10.0.0.3", null);
 
         await ControlPlane.WaitForLineAsync("serving on", TimeSpan.FromSeconds(30));
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ControlPlanePort}", new GrpcChannelOptions
@@ -201,7 +311,7 @@ public sealed class Topology : IAsyncLifetime
                 // Two workers on host-a exercise multi-queue TAPs and the packet socket fanout; one on host-b.
                 "--workers", host == "host-a" ? "2" : "1",
             };
-            foreach (Guest g in guests.Values.Where(g => g.Host == host))
+            foreach (Guest g in guests.Values.Append(Spare).Where(g => g.Host == host))
             {
                 args.Add("--port-binding");
                 args.Add($"{g.Name}={g.Device}@{g.Namespace}");
@@ -210,8 +320,43 @@ public sealed class Topology : IAsyncLifetime
             _agents[host] = agent;
             agent.Start();
         }
+        if (RouterSupport.Available)
+        {
+            Router = new ServiceProcess(Run, "router", RouterNs,
+            [
+                "router", "--server", $"http://127.0.0.1:{ControlPlanePort}",
+                "--underlay-device", "underlay", "--underlay-address", RouterUnderlay, "--underlay-gateway", "fe80::1",
+                "--internet-device", "internet", "--internet-address", RouterInternetIpv4 + "/24", "--internet-address", RouterInternetIpv6 + "/64",
+            ]);
+            Router.Start();
+        }
         await Task.WhenAll(_agents.Values.Select(a => a.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(60))));
         await Task.WhenAll(guests.Values.Select(AttachGuestAsync));
+    }
+
+    /// <summary>
+    /// The router namespace between the underlay and the internet namespace. The kernel's side of both router
+    /// links carries no address (the userspace router answers ARP/ND for its own); the internet namespace holds
+    /// the servers and routes the public pools back via the router's internet address.
+    /// </summary>
+    private async Task BuildInternetAsync()
+    {
+        RouterNs = Run.AddNamespace("router", ipv6: false);
+        InternetNs = Run.AddNamespace("internet", ipv6: true);
+        await Command.RunAsync("ip", "-n", UnderlayNs, "link", "add", "router", "mtu", "9000", "type", "veth", "peer", "name", "underlay", "mtu", "9000", "netns", RouterNs);
+        await Command.RunAsync("ip", "-n", RouterNs, "link", "set", "underlay", "up");
+        await Command.RunAsync("ip", "-n", UnderlayNs, "link", "set", "router", "up");
+        await Command.RunAsync("ip", "-n", UnderlayNs, "addr", "add", "fe80::1/64", "dev", "router", "nodad");
+        await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "route", "add", RouterUnderlay + "/128", "dev", "router");
+        await Command.RunAsync("ip", "-n", RouterNs, "link", "add", "internet", "type", "veth", "peer", "name", "eth0", "netns", InternetNs);
+        await Command.RunAsync("ip", "-n", RouterNs, "link", "set", "internet", "up");
+        await Command.RunAsync("ip", "-n", InternetNs, "link", "set", "eth0", "up");
+        await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer + "/24", "dev", "eth0");
+        await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer2 + "/24", "dev", "eth0");
+        await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer6 + "/64", "dev", "eth0", "nodad");
+        await Command.RunAsync("ip", "-n", InternetNs, "route", "add", "203.0.113.0/24", "via", RouterInternetIpv4);
+        await Command.RunAsync("ip", "-n", InternetNs, "-6", "route", "add", "2001:db8:ffff::/48", "via", RouterInternetIpv6);
+        _forwarders.Add(new TcpForwarder(RouterNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
     }
 
     /// <summary>Waits for the guest's TAP (the agent creates it in the guest's namespace through its port
