@@ -8,7 +8,7 @@ packages=(
   libpcap0.8 libpcap0.8-dev   # SharpPcap (pcap replay, capture files)
   tcpdump                     # reading the pcaps replay writes
   iproute2                    # namespaces, veth and TAP for the Linux backends
-  busybox isc-dhcp-client iputils-ping  # end-to-end guests: udhcpc, dhclient -6, ping
+  busybox isc-dhcp-client iputils-ping ethtool  # end-to-end guests: udhcpc, dhclient -6, ping, offloads
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,7 @@
 namespace MetalAgent.EndToEnd.Tests;
 
 /// <summary>An end-to-end fact: skipped (with the reason) where the topology cannot be built — not root,
-/// or a tool it needs (iproute2, busybox udhcpc, dhclient, ping, unshare) missing.</summary>
+/// or a tool it needs (iproute2, busybox udhcpc, dhclient, ping, unshare, ethtool) missing.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class E2EFactAttribute : FactAttribute
 {
@@ -27,7 +27,7 @@ public sealed class E2EFactAttribute : FactAttribute
         {
             return "needs root on Linux: builds network namespaces, veth pairs and TAP devices";
         }
-        foreach (string tool in (string[])["ip", "busybox", "dhclient", "ping", "unshare"])
+        foreach (string tool in (string[])["ip", "busybox", "dhclient", "ping", "unshare", "ethtool"])
         {
             if (!Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool))))
             {

@@ -156,6 +156,29 @@ public sealed class InternetTests(Topology topology)
         }
     }
 
+    /// <summary>
+    /// A sender on a veth with transmit checksum offload (any Linux host sending locally) hands the router
+    /// frames whose TCP checksum is only partial (AF_PACKET flags them TP_STATUS_CSUMNOTREADY). Whoever reads
+    /// them from a packet socket must finish the checksum; the NAT's incremental update of an unfinished
+    /// checksum reaches web-2 wrong and its kernel drops the SYN-ACK (TcpInCsumErrors).
+    /// </summary>
+    [InternetFact]
+    public async Task Internet_hosts_with_checksum_offload_reach_web2_through_the_nat_gateway()
+    {
+        using var server = new EchoServer(Internet, "internet", AddressFamily.InterNetwork, 8005);
+        await topology.SetChecksumOffloadAsync(on: true);
+        try
+        {
+            (Socket socket, string reply) = await Tcp.ConnectAsync(topology["web-2"], new IPEndPoint(Topology.InternetServer, 8005), s_converge);
+            socket.Dispose();
+            Assert.Equal("internet hello from web-2", reply);
+        }
+        finally
+        {
+            await topology.SetChecksumOffloadAsync(on: false);
+        }
+    }
+
     /// <summary>The load balancer's public IP, added as an address on its targets (a target owns the LB IP).</summary>
     private async Task<IPAddress> OwnLoadBalancerIpAsync(params Guest[] targets)
     {

@@ -351,6 +351,9 @@ public sealed class Topology : IAsyncLifetime
         await Command.RunAsync("ip", "-n", RouterNs, "link", "add", "internet", "type", "veth", "peer", "name", "eth0", "netns", InternetNs);
         await Command.RunAsync("ip", "-n", RouterNs, "link", "set", "internet", "up");
         await Command.RunAsync("ip", "-n", InternetNs, "link", "set", "eth0", "up");
+        // Packets from a real internet arrive with finished checksums; the kernel's own on a veth carry only a
+        // partial one (checksum offload), which an AF_PACKET reader must finish (see InternetTests).
+        await SetChecksumOffloadAsync(on: false);
         await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer + "/24", "dev", "eth0");
         await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer2 + "/24", "dev", "eth0");
         await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer6 + "/64", "dev", "eth0", "nodad");
@@ -358,6 +361,10 @@ public sealed class Topology : IAsyncLifetime
         await Command.RunAsync("ip", "-n", InternetNs, "-6", "route", "add", "2001:db8:ffff::/48", "via", RouterInternetIpv6);
         _forwarders.Add(new TcpForwarder(RouterNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
     }
+
+    /// <summary>Turns transmit checksum offload of the internet namespace's link on or off.</summary>
+    internal Task SetChecksumOffloadAsync(bool on) =>
+        Command.RunAsync("ip", "netns", "exec", InternetNs, "ethtool", "-K", "eth0", "tx", on ? "on" : "off");
 
     /// <summary>Waits for the guest's TAP (the agent creates it in the guest's namespace through its port
     /// binding), brings it up and runs the guest's DHCP clients.</summary>
