@@ -112,6 +112,24 @@ public sealed class LifecycleTests(Topology topology)
         await AgentResyncedAsync("host-a");
     }
 
+    [InternetFact]
+    public async Task Killed_agent_resumes_established_virtual_ip_connections()
+    {
+        IPAddress vip = await topology.PublicIpAsync("VirtualIP", "virtualip-sample");
+        using EchoServer web1 = Tcp.Serve(topology["web-1"], 7302);
+        (Socket established, _) = await Tcp.ConnectAsync(topology.InternetNs, "internet", new IPEndPoint(vip, 7302), s_converge);
+        using (established)
+        {
+            ServiceProcess agent = topology.Agents["host-a"];
+            int mark = agent.LineCount;
+            await agent.KillAsync();
+            agent.Start();
+            await agent.WaitForLineAsync("forwarding with persisted state version", s_converge, mark);
+            Assert.Equal("web-1 after kill", await Tcp.EchoAsync(established, "after kill", TimeSpan.FromSeconds(10)));
+        }
+        await AgentResyncedAsync("host-a");
+    }
+
     /// <summary>The agent is back in sync with the control plane (leaves the topology as the next test expects).</summary>
     private Task AgentResyncedAsync(string host) => topology.WaitForAckAsync(host, s_converge);
 
