@@ -17,7 +17,8 @@ internal static class RouterCommand
     public static Command Create()
     {
         var name = new Option<string>("--name") { Description = "router name sent to the control plane", DefaultValueFactory = _ => "router" };
-        var server = new Option<Uri>("--server") { Description = "control plane URL (RouterView.Watch)", Required = true };
+        // A string: System.CommandLine has no built-in Uri conversion.
+        var server = new Option<string>("--server") { Description = "control plane URL (RouterView.Watch), e.g. https://10.0.0.1:8443", Required = true };
         var ca = new Option<FileInfo?>("--ca") { Description = "PEM CA that signed the control plane's certificate" };
         var cert = new Option<FileInfo?>("--cert") { Description = "PEM client certificate (role router)" };
         var key = new Option<FileInfo?>("--key") { Description = "PEM key of --cert" };
@@ -51,6 +52,10 @@ internal static class RouterCommand
             RouterSpec spec = RouterSpec.Parse(
                 result.GetValue(underlayAddress)!, result.GetValue(underlayGateway)!, result.GetValue(underlayGatewayMac),
                 result.GetValue(internetAddresses) ?? [], result.GetValue(internetGateways) ?? [], result.GetValue(underlayMtu), errors);
+            if (!Uri.TryCreate(result.GetValue(server), UriKind.Absolute, out Uri? serverUri) || serverUri.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"--server {result.GetValue(server)}: expected an http:// or https:// URL");
+            }
             FileInfo? certFile = result.GetValue(cert);
             FileInfo? keyFile = result.GetValue(key);
             if ((certFile is null) != (keyFile is null))
@@ -69,15 +74,17 @@ internal static class RouterCommand
             using ILoggerFactory logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
             PacketSocketPort? underlayPort = null;
             PacketSocketPort? internetPort = null;
+            string side = "--underlay-device";
             try
             {
                 underlayPort = new PacketSocketPort("underlay", PortRole.Uplink, result.GetValue(underlayDevice)!, 1, result.GetValue(underlayNetns));
+                side = "--internet-device";
                 internetPort = new PacketSocketPort("internet", PortRole.Uplink, result.GetValue(internetDevice)!, 1, result.GetValue(internetNetns));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
                 underlayPort?.Dispose();
-                Console.Error.WriteLine($"router: {e.Message}");
+                Console.Error.WriteLine($"router: {side}: {e.Message}");
                 return 1;
             }
             RouterHost host;
@@ -86,7 +93,7 @@ internal static class RouterCommand
                 host = new RouterHost(spec, underlayPort, internetPort, new RouterHostOptions
                 {
                     Name = result.GetValue(name)!,
-                    Server = result.GetValue(server),
+                    Server = serverUri,
                     Tls = tls,
                 }, logging);
             }

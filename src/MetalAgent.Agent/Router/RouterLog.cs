@@ -14,7 +14,7 @@ internal static partial class RouterLog
     [LoggerMessage(103, LogLevel.Warning, "router view version {Version}: {Problem}")]
     public static partial void ViewProblem(ILogger logger, ulong version, string problem);
 
-    [LoggerMessage(104, LogLevel.Information, "watching the router view at {Server}")]
+    [LoggerMessage(104, LogLevel.Information, "receiving the router view from {Server}")]
     public static partial void Connected(ILogger logger, Uri server);
 
     [LoggerMessage(105, LogLevel.Warning, "router view stream from {Server} ended: {Reason}; reconnecting in {Delay} (forwarding continues with view version {Version})")]

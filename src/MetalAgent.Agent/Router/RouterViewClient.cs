@@ -106,9 +106,12 @@ public sealed class RouterViewClient : IDisposable
             {
                 using AsyncServerStreamingCall<RouterViewUpdate> call = client.Watch(
                     new RouterHello { RouterName = _name, UnderlayAddress = Addresses.FormatIPv6(_underlay) }, cancellationToken: token);
-                RouterLog.Connected(_logger, _server);
                 await foreach (RouterViewUpdate update in call.ResponseStream.ReadAllAsync(token))
                 {
+                    if (!progressed)
+                    {
+                        RouterLog.Connected(_logger, _server);
+                    }
                     Apply(update);
                     progressed = true;
                 }
