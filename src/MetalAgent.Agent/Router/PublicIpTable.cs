@@ -5,12 +5,6 @@ using MetalAgent.Tables.Exact;
 
 namespace MetalAgent.Agent.Router;
 
-/// <summary>One public IP of the router view: its kind and its owners (a range of <see cref="PublicIpTable.Owners"/>).</summary>
-public readonly record struct PublicIpEntry(PublicIpKind Kind, int FirstOwner, int OwnerCount);
-
-/// <summary>An underlay /128 that receives traffic for a public IP; NAT owners also own a port slice.</summary>
-public readonly record struct PublicIpOwnerEntry(UInt128 Underlay, ulong Seed, ushort FirstPort, ushort LastPort);
-
 /// <summary>
 /// The router view compiled for the packet path: public IP (per family) to the underlay /128s that
 /// own it. Immutable; replaced whole on every view update. VirtualIPs and load balancers pick an
