@@ -58,7 +58,7 @@
 #define BUILD_BUDGET_NS 3e9
 #define LPM_BURST 64   /* LpmBenchmarks.Batched / Lpm6Benchmarks.Batched */
 #define EXACT_BURST 64 /* ExactMatchBenchmarks.Batched */
-#define FLOW_BURST 32  /* FlowTableBenchmarks.BatchedBurst32 */
+#define FLOW_BURST 32  /* FlowTableBenchmarks.BurstTwoPass32 */
 
 static const char *g_dir = ".";
 static const char *g_only;

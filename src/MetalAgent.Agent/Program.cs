@@ -16,6 +16,7 @@ public static class Program
             RunCommand.Create(),
             ControlPlaneCommand.Create(),
             GetCommand.Create(),
+            RouterCommand.Create(),
         };
         return root.Parse(args).InvokeAsync().GetAwaiter().GetResult();
     }

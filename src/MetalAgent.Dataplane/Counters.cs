@@ -17,6 +17,8 @@ public sealed class WorkerCounters
     private long[] _natExhausted = new long[16];
     private long[] _flowCapReached = new long[16];
     private long _flowsCreated;
+    private long _gatewaySolicitations;
+    private long _gatewayWaited;
 
     /// <summary>Makes room for <paramref name="ports"/> ports; called by the worker thread between bursts.</summary>
     public void EnsurePorts(int ports)
@@ -71,6 +73,16 @@ public sealed class WorkerCounters
     public void FlowCapReached(int iface) => _flowCapReached[iface]++;
 
     public void FlowCreated() => _flowsCreated++;
+
+    /// <summary>A neighbor solicitation for the uplink's gateway went out.</summary>
+    public void GatewaySolicitationSent() => _gatewaySolicitations++;
+
+    /// <summary>A frame that waited for the gateway MAC was sent once it was resolved.</summary>
+    public void GatewayWaitReleased() => _gatewayWaited++;
+
+    public long GatewaySolicitations => Volatile.Read(ref _gatewaySolicitations);
+
+    public long GatewayWaited => Volatile.Read(ref _gatewayWaited);
 
     public long NatExhaustedOf(int iface) => iface < Volatile.Read(ref _natExhausted).Length ? Volatile.Read(ref _natExhausted[iface]) : 0;
 

@@ -98,6 +98,23 @@ public enum DropReason : ushort
     FragmentWithoutFlow,
     /// <summary>NAT64 traffic it cannot translate (IPv6 extension headers, IPv4 options, fragments, other ICMP).</summary>
     Nat64Unsupported,
+
+    // Uplink neighbor discovery (the agent owns the uplink's underlay addressing).
+    /// <summary>A neighbor solicitation on the uplink for an address that is not one of this host's /128s.</summary>
+    UplinkNdTargetNotLocal = 140,
+    /// <summary>An ND message on the uplink that does not parse or breaks RFC 4861 (hop limit, checksum, fragment).</summary>
+    UplinkNdMalformed,
+    /// <summary>The gateway's neighbor advertisement (or solicitation): consumed after taking its MAC (unless pinned).</summary>
+    UplinkGatewayNeighbor,
+    /// <summary>A neighbor advertisement on the uplink for an address other than the gateway's.</summary>
+    UplinkNdNotForGateway,
+    /// <summary>Other ICMPv6 on the uplink that is not IP-in-IPv6: router discovery, redirects, MLD, errors,
+    /// echo requests to addresses the host does not own.</summary>
+    UplinkIcmpV6Unsupported,
+    /// <summary>An encapsulated packet waited for the gateway MAC and the wait queue was full.</summary>
+    GatewayWaitQueueFull,
+    /// <summary>An encapsulated packet waited for the gateway MAC longer than the resolution timeout.</summary>
+    GatewayResolutionTimeout,
 }
 
 public static class DropReasons

@@ -7,6 +7,9 @@ public enum VerdictKind : byte
     Drop,
     /// <summary>Send out of <see cref="Verdict.Port"/>.</summary>
     Forward,
+    /// <summary>An encapsulated frame for the uplink <see cref="Verdict.Port"/> whose gateway MAC is not
+    /// resolved yet: the worker holds it (bounded, briefly) and sends it once the MAC is known.</summary>
+    AwaitGateway,
 }
 
 /// <summary>What a stage decided about a packet.</summary>
@@ -29,10 +32,13 @@ public readonly struct Verdict
 
     public static Verdict Forward(int port) => new(VerdictKind.Forward, DropReason.None, port);
 
+    public static Verdict AwaitGateway(int port) => new(VerdictKind.AwaitGateway, DropReason.None, port);
+
     public override string ToString() => Kind switch
     {
         VerdictKind.Drop => "drop " + DropReasons.Name(Reason),
         VerdictKind.Forward => "forward " + Port,
+        VerdictKind.AwaitGateway => "await gateway " + Port,
         _ => "continue",
     };
 }

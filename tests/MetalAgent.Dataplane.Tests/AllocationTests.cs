@@ -3,7 +3,8 @@ using static MetalAgent.Dataplane.Tests.TestFrames;
 namespace MetalAgent.Dataplane.Tests;
 
 /// <summary>Nothing on the packet path allocates: new and established flows on every main path
-/// (local, remote, VirtualIP, NAT, load balancer, decapsulation), measured on the worker's thread.</summary>
+/// (local, remote, VirtualIP, NAT, load balancer, decapsulation) and the uplink's own neighbor
+/// discovery and echo, measured on the worker's thread.</summary>
 public class AllocationTests
 {
     [Fact]
@@ -20,8 +21,10 @@ public class AllocationTests
             Underlay(TestHost.Router, "fc00:1:a::20", Tcp("198.51.100.9", "203.0.113.20", 20000, 80)),
             Underlay("fc00:1:b::3", "fc00:1:a::1", Udp("10.0.0.3", "10.0.0.1", 53, 1000)),
             Eth(VmMacA, Any, Udp("10.0.0.9", "10.0.0.3", 1, 2)), // dropped: spoofed
+            Gateway.GatewayFrames.NeighborSolicitation(RouterMac, "fe80::1", "fc00:1:a::1"), // answered from the uplink
+            Eth(RouterMac, Any, Echo(TestHost.Router, "fc00:1:a::2", id: 7)), // echo to a local /128
         ];
-        string[] ports = ["vm-a", "vm-a", "vm-a", "vm-b", "uplink0", "uplink0", "vm-a"];
+        string[] ports = ["vm-a", "vm-a", "vm-a", "vm-b", "uplink0", "uplink0", "vm-a", "uplink0", "uplink0"];
 
         void Round()
         {
@@ -58,5 +61,7 @@ public class AllocationTests
         // Remote, VirtualIP and NAT leave by the uplink every round (the LB flow may pick the local target).
         Assert.True(h.Dataplane.Sum(c => c.TxPackets(h.Snapshot.FindPort("uplink0"))) >= 100 * 3);
         Assert.True(h.Dataplane.Sum(c => c.Drops(DropReason.SpoofedSource)) >= 100);
+        // The solicitation and the echo request are answered every round.
+        Assert.Equal(0, h.Dataplane.Sum(c => c.Drops(DropReason.UplinkNdTargetNotLocal) + c.Drops(DropReason.UplinkNdMalformed) + c.Drops(DropReason.UplinkIcmpV6Unsupported)));
     }
 }

@@ -122,9 +122,17 @@ public sealed class Dataplane : IDisposable
                 }
             }
         }
-        if (tables.Host.GatewayMac != 0)
+        HostTable host = tables.Host;
+        if (host.GatewayMac != 0)
         {
-            state.GatewayMac = tables.Host.GatewayMac;
+            state.GatewayMac = host.GatewayMac;
+        }
+        else if (previous is not null
+            && (previous.Tables.Host.GatewayAddress != host.GatewayAddress || previous.Tables.Host.GatewayMac != 0
+                || previous.Tables.Host.UplinkPort != host.UplinkPort))
+        {
+            // Another gateway, another uplink, or a pin just lifted: resolve it again.
+            state.GatewayMac = 0;
         }
         Volatile.Write(ref _current, new BoundSnapshot(tables, ports, state));
         foreach (Worker w in _workers)

@@ -18,6 +18,8 @@ public sealed class Worker : IDisposable
     private readonly ulong[] _keyHashes = new ulong[BurstSize];
     private readonly TxBatches _tx;
     private readonly RouterAdvertiser _advertiser = new();
+    private readonly GatewayResolver? _resolver;
+    private readonly GatewayWaitQueue _waiting = new();
     private readonly PacketDescriptor[] _timerPackets = new PacketDescriptor[BurstSize];
     private BoundSnapshot? _attached;
     private IPortQueue?[] _queues = [];
@@ -33,6 +35,8 @@ public sealed class Worker : IDisposable
         _pool = new PacketPool(poolSize);
         _tx = new TxBatches(BurstSize);
         _context = new WorkerContext(index, Counters, dataplane.Conntrack);
+        // One worker resolves the uplink's gateway; every worker may hold frames waiting for it.
+        _resolver = index == 0 ? new GatewayResolver() : null;
     }
 
     public int Index { get; }
@@ -110,6 +114,14 @@ public sealed class Worker : IDisposable
                         _tx.Add(v.Port, p);
                     }
                 }
+                else if (v.Kind == VerdictKind.AwaitGateway)
+                {
+                    if (!_waiting.TryAdd(p, _context.Now))
+                    {
+                        Counters.Drop(DropReason.GatewayWaitQueueFull);
+                        _pool.Return(p.Buffer);
+                    }
+                }
                 else
                 {
                     Counters.Drop(v.Kind == VerdictKind.Drop ? v.Reason : DropReason.NotForwarded);
@@ -117,6 +129,10 @@ public sealed class Worker : IDisposable
                 }
             }
             Flush(bound);
+        }
+        if (_waiting.Count > 0)
+        {
+            ReleaseWaiting(bound, _context.Now);
         }
         Volatile.Write(ref _rounds, _rounds + 1);
         return total;
@@ -148,16 +164,17 @@ public sealed class Worker : IDisposable
 
     /// <summary>
     /// Timer work: the unsolicited router advertisements due on the VM ports whose queue this worker
-    /// owns, built into its pool and sent through its tx batches. The worker thread calls it after
-    /// every round; when nothing is due it costs one clock read and one comparison. Tests and replay
-    /// without a worker thread call it directly (<see cref="Dataplane.RunTimers"/>); <see cref="PollOnce"/>
-    /// never sends anything unasked. Returns how many frames it built.
+    /// owns, the solicitation for the uplink's gateway when one is due (worker 0), and the release or
+    /// expiry of frames waiting for the gateway MAC; frames are built into its pool and sent through its
+    /// tx batches. The worker thread calls it after every round; when nothing is due it costs a clock
+    /// read and a few comparisons. Tests and replay without a worker thread call it directly
+    /// (<see cref="Dataplane.RunTimers"/>); <see cref="PollOnce"/> never sends anything unasked.
+    /// Returns how many frames it built.
     /// </summary>
     public int RunTimers()
     {
         BoundSnapshot? bound = _dataplane.Current;
-        long interval = _dataplane.RouterAdvertisementInterval;
-        if (bound is null || interval <= 0)
+        if (bound is null)
         {
             return 0;
         }
@@ -166,11 +183,16 @@ public sealed class Worker : IDisposable
             Attach(bound);
         }
         long now = _dataplane.Clock.Now;
-        if (now < _advertiser.NextDue)
+        long interval = _dataplane.RouterAdvertisementInterval;
+        int n = 0;
+        if (interval > 0 && now >= _advertiser.NextDue)
         {
-            return 0;
+            n = _advertiser.Build(bound, _pool, Counters, now, interval, _timerPackets);
         }
-        int n = _advertiser.Build(bound, _pool, Counters, now, interval, _timerPackets);
+        if (_resolver is not null && _resolver.IsDue(bound, now))
+        {
+            n += _resolver.Build(bound, _pool, Counters, now, _timerPackets.AsSpan(n));
+        }
         for (int i = 0; i < n; i++)
         {
             PacketDescriptor p = _timerPackets[i];
@@ -180,8 +202,47 @@ public sealed class Worker : IDisposable
                 _tx.Add(p.Port, p);
             }
         }
-        Flush(bound);
+        if (n > 0)
+        {
+            Flush(bound);
+        }
+        if (_waiting.Count > 0)
+        {
+            ReleaseWaiting(bound, now);
+        }
         return n;
+    }
+
+    /// <summary>Sends the frames waiting for the gateway MAC once it is known (writing it in), or
+    /// drops them all when the oldest waited too long or the snapshot no longer has an uplink.</summary>
+    private void ReleaseWaiting(BoundSnapshot bound, long now)
+    {
+        ulong mac = bound.Interfaces.GatewayMac;
+        int uplink = bound.Tables.Host.UplinkPort;
+        if (mac == 0 && uplink >= 0 && !_waiting.Expired(now))
+        {
+            return;
+        }
+        ReadOnlySpan<PacketDescriptor> waiting = _waiting.Packets;
+        for (int i = 0; i < waiting.Length; i++)
+        {
+            PacketDescriptor p = waiting[i];
+            if (mac == 0 || uplink < 0)
+            {
+                Counters.Drop(uplink < 0 ? DropReason.NoUplink : DropReason.GatewayResolutionTimeout);
+                _pool.Return(p.Buffer);
+                continue;
+            }
+            MetalAgent.Packets.Addresses.WriteMac(_pool.Frame(p), mac);
+            Counters.GatewayWaitReleased();
+            if (!_tx.Add(uplink, p))
+            {
+                Flush(bound);
+                _tx.Add(uplink, p);
+            }
+        }
+        _waiting.Clear();
+        Flush(bound);
     }
 
     private void Flush(BoundSnapshot bound)
@@ -229,6 +290,7 @@ public sealed class Worker : IDisposable
         Counters.EnsureInterfaces(bound.Tables.Interfaces.Length);
         _queues = queues;
         _advertiser.Attach(bound, queues);
+        _resolver?.Attach(bound);
         _attached = bound;
     }
 

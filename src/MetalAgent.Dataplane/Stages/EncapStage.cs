@@ -7,7 +7,8 @@ namespace MetalAgent.Dataplane.Stages;
 /// IronCore's underlay encapsulation: the inner IP packet behind outer Ethernet + IPv6 (next
 /// header 4 or 41, hop limit 64), outer source the sending object's /128, flow label from the
 /// inner flow hash so the underlay can spread flows. Written into the buffer's headroom in front of
-/// the inner IP header: no copy of the payload.
+/// the inner IP header: no copy of the payload. While the gateway's MAC is not resolved yet the frame
+/// is handed back as <see cref="VerdictKind.AwaitGateway"/> and waits in the worker.
 /// </summary>
 public static class EncapStage
 {
@@ -27,7 +28,7 @@ public static class EncapStage
             return Verdict.Drop(DropReason.FrameTooLarge);
         }
         ulong gatewayMac = ctx.Bound.Interfaces.GatewayMac;
-        if (gatewayMac == 0)
+        if (gatewayMac == 0 && ctx.Tables.Host.GatewayAddress == UInt128.Zero)
         {
             return Verdict.Drop(DropReason.NoGatewayMac);
         }
@@ -46,7 +47,8 @@ public static class EncapStage
         BinaryPrimitives.WriteUInt128BigEndian(ip6[24..], destination);
         ctx.Packet.Offset = start;
         ctx.Packet.Length = OuterLength + innerLength;
-        return Verdict.Forward(uplink);
+        // Not resolved yet: the worker holds the frame and writes the MAC in when the gateway answers.
+        return gatewayMac == 0 ? Verdict.AwaitGateway(uplink) : Verdict.Forward(uplink);
     }
 
     /// <summary>20-bit flow label from the inner 5-tuple (never 0, which means "no label").</summary>

@@ -7,8 +7,9 @@ namespace MetalAgent.Dataplane.Stages;
 
 /// <summary>
 /// Packets from the underlay: only IPv6 with next header 4 or 41 to one of this host's /128s is
-/// accepted; the outer destination alone gives the VNI and the receiving object (an interface, one
-/// of its prefixes or LB aliases, a VirtualIP, a NAT slice, or a load balancer). The inner packet
+/// accepted (ICMPv6 for the link itself goes to <see cref="UplinkNeighborStage"/>); the outer
+/// destination alone gives the VNI and the receiving object (an interface, one of its prefixes or
+/// LB aliases, a VirtualIP, a NAT slice, or a load balancer). The inner packet
 /// then meets connection tracking: replies find their flow and are translated back; new flows pass
 /// ingress policy (after translation) and are created.
 /// </summary>
@@ -19,7 +20,10 @@ public static class UplinkIngressStage
         ref PacketHeaders outer = ref ctx.Headers;
         if (outer.IpVersion != 6 || (outer.Protocol != 4 && outer.Protocol != 41))
         {
-            return Verdict.Drop(DropReason.NotIpInIp);
+            // Neighbor discovery and echo for the host's own /128s: the agent owns the underlay link.
+            return outer.IpVersion == 6 && outer.Protocol == IpProtocols.IcmpV6
+                ? UplinkNeighborStage.Process(ref ctx)
+                : Verdict.Drop(DropReason.NotIpInIp);
         }
         if (!ctx.Tables.Underlay.TryGetValue(outer.DstIp, out UnderlayTarget target))
         {
