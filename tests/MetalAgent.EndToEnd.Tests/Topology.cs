@@ -259,21 +259,18 @@ public sealed class Topology : IAsyncLifetime
 
         UnderlayNs = Run.AddNamespace("underlay", ipv6: true);
         await Command.RunAsync("ip", "netns", "exec", UnderlayNs, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
-        var uplinks = new Dictionary<string, (string Ns, string GatewayMac)>(StringComparer.Ordinal);
-        foreach ((string host, string prefix, string lastHextet) in new (string, string, string)[] { ("host-a", UnderlayPrefixA, "a"), ("host-b", UnderlayPrefixB, "b") })
+        var uplinks = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string host, string prefix) in new (string, string)[] { ("host-a", UnderlayPrefixA), ("host-b", UnderlayPrefixB) })
         {
             string ns = Run.AddNamespace(host, ipv6: false);
-            // The underlay side is the uplink's next hop: fe80::1 with a pinned MAC until the agent resolves it itself;
-            // the host's /64 is routed to the agent's uplink MAC through a static link-local neighbour.
+            // The underlay side is the uplink's next hop fe80::1, which the agent resolves by neighbour discovery; the
+            // host's /64 is on-link there, and the agent answers neighbour solicitations for each of its /128s.
             await Command.RunAsync("ip", "-n", UnderlayNs, "link", "add", host, "mtu", "9000", "type", "veth", "peer", "name", "uplink", "mtu", "9000", "netns", ns);
             await Command.RunAsync("ip", "-n", ns, "link", "set", "uplink", "up");
             await Command.RunAsync("ip", "-n", UnderlayNs, "link", "set", host, "up");
             await Command.RunAsync("ip", "-n", UnderlayNs, "addr", "add", "fe80::1/64", "dev", host, "nodad");
-            string uplinkMac = await MacAsync(ns, "uplink");
-            string nextHop = "fe80::" + lastHextet;
-            await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "neigh", "replace", nextHop, "lladdr", uplinkMac, "dev", host, "nud", "permanent");
-            await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "route", "add", prefix, "via", nextHop, "dev", host);
-            uplinks[host] = (ns, await MacAsync(UnderlayNs, host));
+            await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "route", "add", prefix, "dev", host);
+            uplinks[host] = ns;
             _forwarders.Add(new TcpForwarder(ns, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
         }
 
@@ -301,13 +298,13 @@ public sealed class Topology : IAsyncLifetime
             HttpHandler = new SocketsHttpHandler { ConnectCallback = ConnectInManagementAsync },
         });
 
-        foreach ((string host, (string ns, string gatewayMac)) in uplinks)
+        foreach ((string host, string ns) in uplinks)
         {
             var args = new List<string>
             {
                 "run", "--host", host, "--underlay-prefix", host == "host-a" ? UnderlayPrefixA : UnderlayPrefixB,
                 "--server", $"http://127.0.0.1:{ControlPlanePort}", "--state-dir", Path.Combine(Run.Directory, "state-" + host),
-                "--backend", "linux", "--uplink", "uplink", "--uplink-gateway", "fe80::1", "--uplink-gateway-mac", gatewayMac,
+                "--backend", "linux", "--uplink", "uplink", "--uplink-gateway", "fe80::1",
                 // Two workers on host-a exercise multi-queue TAPs and the packet socket fanout; one on host-b.
                 "--workers", host == "host-a" ? "2" : "1",
             };
@@ -402,13 +399,6 @@ public sealed class Topology : IAsyncLifetime
             socket.Dispose();
             throw;
         }
-    }
-
-    private static async Task<string> MacAsync(string ns, string device)
-    {
-        string text = await Command.RunAsync("ip", "-n", ns, "-o", "link", "show", "dev", device);
-        int at = text.IndexOf("link/ether ", StringComparison.Ordinal);
-        return at < 0 ? throw new InvalidOperationException($"no MAC in: {text}") : text.Substring(at + 11, 17);
     }
 
     /// <summary>Copies the process logs next to the test assembly (e2e-logs/) before the scratch directory goes.</summary>
