@@ -61,9 +61,9 @@ public sealed class InternetFactAttribute : FactAttribute
         {
             Skip = E2EFactAttribute.MissingReason;
         }
-        else if (!Kit.RouterSupport.Available)
+        else if (!Kit.Support.Router)
         {
-            Skip = Kit.RouterSupport.MissingReason;
+            Skip = Kit.Support.RouterMissingReason;
         }
     }
 }

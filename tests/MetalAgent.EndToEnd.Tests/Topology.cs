@@ -26,6 +26,7 @@ namespace MetalAgent.EndToEnd.Tests;
 /// Every namespace is named "mae-PIDt-ROLE"; each agent creates its guests' TAP devices right in the guests'
 /// namespaces (port bindings "id=device@namespace"), where DHCP clients configure them.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes fixtures through IAsyncLifetime.DisposeAsync")]
 public sealed class Topology : IAsyncLifetime
 {
     public const string UnderlayPrefixA = "fc00:1:a::/64";
@@ -35,7 +36,6 @@ public sealed class Topology : IAsyncLifetime
     public const string DnsServer = "198.51.100.53";
     public const string RouterInternetIpv4 = "198.51.100.1";
     public const string RouterInternetIpv6 = "2001:db8:eeee::1";
-    private const int ControlPlanePort = 7443;
 
     /// <summary>The internet namespace's servers (and clients): two IPv4 addresses and one IPv6.</summary>
     internal static readonly IPAddress InternetServer = IPAddress.Parse("198.51.100.10");
@@ -43,7 +43,8 @@ public sealed class Topology : IAsyncLifetime
     internal static readonly IPAddress InternetServer6 = IPAddress.Parse("2001:db8:eeee::10");
 
     private readonly Dictionary<string, ServiceProcess> _agents = new(StringComparer.Ordinal);
-    private readonly List<TcpForwarder> _forwarders = [];
+    private ManagementNetwork? _management;
+    private List<string> _routerServerArgs = [];
     private GrpcChannel? _channel;
 
     internal TestRun Run { get; private set; } = null!;
@@ -108,11 +109,8 @@ public sealed class Topology : IAsyncLifetime
         {
             return;
         }
-        foreach (TcpForwarder f in _forwarders)
-        {
-            f.Dispose();
-        }
         _channel?.Dispose();
+        _management?.Dispose();
         foreach (ServiceProcess agent in _agents.Values)
         {
             agent.Dispose();
@@ -237,29 +235,31 @@ public sealed class Topology : IAsyncLifetime
         string manifests = ManifestsDirectory;
         Directory.CreateDirectory(manifests);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "quickstart.yaml"), Path.Combine(manifests, "quickstart.yaml"));
+        ManagementNs = Run.AddNamespace("mgmt", ipv6: true);
+        _management = new ManagementNetwork(Run, ManagementNs, Support.Tls);
+        string management = _management.ServerConfig;
         string config = Path.Combine(Run.Directory, "controlplane.yaml");
-        File.WriteAllText(config, $"""
-            listen: 127.0.0.1:{ControlPlanePort}
-            routerUnderlayAddress: {RouterUnderlay}
+        File.WriteAllText(config, $$"""
+            {{management}}
+            routerUnderlayAddress: {{RouterUnderlay}}
             publicPools: [203.0.113.0/24, 2001:db8:ffff::/48]
-            mtu: {Mtu}
-            dnsServers: [{DnsServer}]
+            mtu: {{Mtu}}
+            dnsServers: [{{DnsServer}}]
             stateFile: controlplane-state.json
             hosts:
             - name: host-a
-              underlayPrefix: {UnderlayPrefixA}
+              underlayPrefix: {{UnderlayPrefixA}}
             - name: host-b
-              underlayPrefix: {UnderlayPrefixB}
+              underlayPrefix: {{UnderlayPrefixB}}
 
             """);
 
-        ManagementNs = Run.AddNamespace("mgmt", ipv6: false);
         ControlPlane = new ServiceProcess(Run, "controlplane", ManagementNs, ["controlplane", "--config", config, "--manifests", manifests]);
         ControlPlane.Start();
 
         UnderlayNs = Run.AddNamespace("underlay", ipv6: true);
         await Command.RunAsync("ip", "netns", "exec", UnderlayNs, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
-        var uplinks = new Dictionary<string, string>(StringComparer.Ordinal);
+        var uplinks = new Dictionary<string, (string Ns, List<string> ServerArgs)>(StringComparer.Ordinal);
         foreach ((string host, string prefix) in new (string, string)[] { ("host-a", UnderlayPrefixA), ("host-b", UnderlayPrefixB) })
         {
             string ns = Run.AddNamespace(host, ipv6: false);
@@ -270,8 +270,7 @@ public sealed class Topology : IAsyncLifetime
             await Command.RunAsync("ip", "-n", UnderlayNs, "link", "set", host, "up");
             await Command.RunAsync("ip", "-n", UnderlayNs, "addr", "add", "fe80::1/64", "dev", host, "nodad");
             await Command.RunAsync("ip", "-n", UnderlayNs, "-6", "route", "add", prefix, "dev", host);
-            uplinks[host] = ns;
-            _forwarders.Add(new TcpForwarder(ns, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
+            uplinks[host] = (ns, _management.Attach(ns, "host", host));
         }
 
         await BuildInternetAsync();
@@ -293,21 +292,18 @@ public sealed class Topology : IAsyncLifetime
         Spare = new Guest("web-3", "host-a", spareNs, "vm-web-3", Path.Combine(Run.Directory, "guests", "web-3"), TestRun.AddResolvConf(spareNs), "10.0.0.3", null);
 
         await ControlPlane.WaitForLineAsync("serving on", TimeSpan.FromSeconds(30));
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ControlPlanePort}", new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler { ConnectCallback = ConnectInManagementAsync },
-        });
+        _channel = _management.Channel();
 
-        foreach ((string host, string ns) in uplinks)
+        foreach ((string host, (string ns, List<string> serverArgs)) in uplinks)
         {
-            var args = new List<string>
-            {
+            List<string> args =
+            [
                 "run", "--host", host, "--underlay-prefix", host == "host-a" ? UnderlayPrefixA : UnderlayPrefixB,
-                "--server", $"http://127.0.0.1:{ControlPlanePort}", "--state-dir", Path.Combine(Run.Directory, "state-" + host),
+                .. serverArgs, "--state-dir", Path.Combine(Run.Directory, "state-" + host),
                 "--backend", "linux", "--uplink", "uplink", "--uplink-gateway", "fe80::1",
                 // Two workers on host-a exercise multi-queue TAPs and the packet socket fanout; one on host-b.
                 "--workers", host == "host-a" ? "2" : "1",
-            };
+            ];
             foreach (Guest g in guests.Values.Append(Spare).Where(g => g.Host == host))
             {
                 args.Add("--port-binding");
@@ -317,11 +313,11 @@ public sealed class Topology : IAsyncLifetime
             _agents[host] = agent;
             agent.Start();
         }
-        if (RouterSupport.Available)
+        if (Support.Router)
         {
             Router = new ServiceProcess(Run, "router", RouterNs,
             [
-                "router", "--server", $"http://127.0.0.1:{ControlPlanePort}",
+                "router", .. _routerServerArgs,
                 "--underlay-device", "underlay", "--underlay-address", RouterUnderlay, "--underlay-gateway", "fe80::1",
                 "--internet-device", "internet", "--internet-address", RouterInternetIpv4 + "/24", "--internet-address", RouterInternetIpv6 + "/64",
             ]);
@@ -356,7 +352,7 @@ public sealed class Topology : IAsyncLifetime
         await Command.RunAsync("ip", "-n", InternetNs, "addr", "add", InternetServer6 + "/64", "dev", "eth0", "nodad");
         await Command.RunAsync("ip", "-n", InternetNs, "route", "add", "203.0.113.0/24", "via", RouterInternetIpv4);
         await Command.RunAsync("ip", "-n", InternetNs, "-6", "route", "add", "2001:db8:ffff::/48", "via", RouterInternetIpv6);
-        _forwarders.Add(new TcpForwarder(RouterNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort), ManagementNs, new IPEndPoint(IPAddress.Loopback, ControlPlanePort)));
+        _routerServerArgs = _management!.Attach(RouterNs, "router", "router");
     }
 
     /// <summary>Turns transmit checksum offload of the internet namespace's link on or off.</summary>
@@ -382,22 +378,6 @@ public sealed class Topology : IAsyncLifetime
             {
                 throw new InvalidOperationException($"DHCPv6 of {guest.Name} failed: {v6}");
             }
-        }
-    }
-
-    private async ValueTask<Stream> ConnectInManagementAsync(SocketsHttpConnectionContext context, CancellationToken token)
-    {
-        Socket socket = NamespaceSockets.Create(ManagementNs, AddressFamily.InterNetwork);
-        try
-        {
-            socket.NoDelay = true;
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, context.DnsEndPoint.Port), token);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 
