@@ -16,6 +16,9 @@ public static class Program
             RunCommand.Create(),
             ControlPlaneCommand.Create(),
             GetCommand.Create(),
+            StatusCommand.Create(),
+            FlowsCommand.Create(),
+            TraceCommand.Create(),
         };
         return root.Parse(args).InvokeAsync().GetAwaiter().GetResult();
     }

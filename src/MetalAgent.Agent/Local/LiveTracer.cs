@@ -19,9 +19,10 @@ public static class LiveTracer
 {
     public const int MaxFrames = 10_000;
 
-    /// <summary>Traces <paramref name="frames"/> entering <paramref name="portName"/>. Throws
+    /// <summary>Traces <paramref name="frames"/> entering <paramref name="portName"/> (<paramref name="offline"/>: against a
+    /// state file, where no port is bound and there are no live flows). Throws
     /// <see cref="ArgumentException"/> for an unknown port or too many frames.</summary>
-    public static TraceReply Trace(BoundSnapshot live, FlowTable<FlowState>? liveFlows, ConntrackOptions options, long now, string portName, IReadOnlyList<byte[]> frames, IReadOnlyList<string>? buildNotes = null)
+    public static TraceReply Trace(BoundSnapshot live, FlowTable<FlowState>? liveFlows, ConntrackOptions options, long now, string portName, IReadOnlyList<byte[]> frames, IReadOnlyList<string>? buildNotes = null, bool offline = false)
     {
         DataplaneSnapshot tables = live.Tables;
         int port = tables.FindPort(portName);
@@ -72,7 +73,7 @@ public static class LiveTracer
                 result.Verdict = "forward";
                 result.OutPort = (uint)verdict.Port < (uint)tables.Ports.Length ? tables.Ports[verdict.Port].Name : $"#{verdict.Port}";
                 result.Output = FrameSummary.Describe(pool.Frame(packet));
-                if ((uint)verdict.Port >= (uint)live.Ports.Length || live.Ports[verdict.Port] is null)
+                if (!offline && ((uint)verdict.Port >= (uint)live.Ports.Length || live.Ports[verdict.Port] is null))
                 {
                     result.Notes.Add($"port {result.OutPort} is not bound on this host: a worker would drop the frame (unknown_port)");
                 }
