@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using MetalAgent.Agent.Configuration;
@@ -33,7 +35,14 @@ internal sealed class LocalCommandOptions
         command.Options.Add(Output);
     }
 
-    public static string Json(IMessage message) => s_json.Format(message) + "\n";
+    /// <summary>The protobuf JSON mapping, indented, without escaping '&gt;' and friends (output for people and jq, not HTML).</summary>
+    public static string Json(IMessage message)
+    {
+        using JsonDocument document = JsonDocument.Parse(s_json.Format(message));
+        return JsonSerializer.Serialize(document.RootElement, s_relaxed) + "\n";
+    }
+
+    private static readonly JsonSerializerOptions s_relaxed = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static System.Net.Sockets.SocketException? SocketError(Exception? e)
     {

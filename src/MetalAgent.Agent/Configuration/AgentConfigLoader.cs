@@ -170,7 +170,9 @@ public static class AgentConfigLoader
         string file = source ?? DefaultPath;
         foreach (ConfigSetting setting in AgentConfigSchema.All)
         {
-            if (setting.Required && setting.Show(config).Length == 0)
+            // A setting whose value was refused is already listed; "required" would only repeat it.
+            bool refused = problems.Exists(p => p.StartsWith(setting.Key + ":", StringComparison.Ordinal) || p.StartsWith(setting.OptionName + ":", StringComparison.Ordinal));
+            if (setting.Required && setting.Show(config).Length == 0 && !refused)
             {
                 problems.Add($"{setting.Key}: required (set {setting.Key} in {file} or pass {setting.OptionName})");
             }

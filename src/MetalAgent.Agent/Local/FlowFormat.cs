@@ -99,7 +99,9 @@ public static class FlowFormat
         IpProtocols.Udp => "udp",
         IpProtocols.Icmp => "icmp",
         IpProtocols.IcmpV6 => "icmpv6",
-        132 => "sctp",
+        IpProtocols.Sctp => "sctp",
+        IpProtocols.IPv4InIp => "ipv4-in-ip",
+        IpProtocols.IPv6InIp => "ipv6-in-ip",
         _ => protocol.ToString(CultureInfo.InvariantCulture),
     };
 
