@@ -205,6 +205,20 @@ public sealed class AgentConfigTests : IDisposable
         }
     }
 
+    [Fact]
+    public void The_example_configurations_shipped_with_the_units_are_valid()
+    {
+        string systemd = Path.Combine(RepositoryRoot(), "systemd");
+        AgentConfigResult agent = AgentConfigLoader.Load(Path.Combine(systemd, "agent.yaml"), pathExplicit: true, []);
+        Assert.Empty(agent.Problems);
+        Assert.Equal(("host-a", "linux", "eth1"), (agent.Config.Host, agent.Config.Backend, agent.Config.Uplink));
+        var controlPlane = ControlPlane.Configuration.ControlPlaneConfig.Parse(File.ReadAllText(Path.Combine(systemd, "controlplane.yaml")), systemd);
+        Assert.Equal(2, controlPlane.Hosts.Count);
+        string unit = File.ReadAllText(Path.Combine(systemd, "metalagent.service"));
+        Assert.Contains("ExecStart=/usr/lib/metalagent/metalagent run --config /etc/metalagent/agent.yaml", unit, StringComparison.Ordinal);
+        Assert.DoesNotContain("\nMemoryDenyWriteExecute=", unit, StringComparison.Ordinal);
+    }
+
     internal static string RepositoryRoot()
     {
         for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
