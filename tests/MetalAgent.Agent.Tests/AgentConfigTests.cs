@@ -178,6 +178,12 @@ public sealed class AgentConfigTests : IDisposable
         Assert.Empty(result.Problems);
         Assert.Null(result.Config.Server);
         Assert.Equal(1, result.Config.Workers);
+
+        // A relative path in the file is relative to the file, on the command line to the working directory.
+        AgentConfigResult relative = AgentConfigLoader.Load(Write("host: a\nunderlayPrefix: fc00::/64\nstateDir: state\n"), true, []);
+        Assert.Equal(Path.Combine(_dir, "state"), relative.Config.StateDirectory);
+        AgentConfigResult fromCli = AgentConfigLoader.Load(null, false, [Cli("host", "a"), Cli("underlayPrefix", "fc00::/64"), Cli("stateDir", "st")]);
+        Assert.Equal(Path.GetFullPath("st"), fromCli.Config.StateDirectory);
         foreach (string text in (string[])["250ms", "5s", "2m", "1h", "1.5s"])
         {
             Assert.True(ConfigSetting.TryParseDuration(text, out TimeSpan value));

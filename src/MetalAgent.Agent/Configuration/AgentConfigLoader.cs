@@ -117,7 +117,7 @@ public static class AgentConfigLoader
                 {
                     continue;
                 }
-                if (setting.Set(config, scalar.Value!) is { } problem)
+                if (setting.Set(config, scalar.Value!, Path.GetDirectoryName(Path.GetFullPath(source))) is { } problem)
                 {
                     problems.Add($"{key}: {problem} {where}");
                     continue;

@@ -15,7 +15,7 @@ public static class AgentConfigSchema
         ConfigSetting.Text("host", "this host's name in the control plane", c => c.Host, (c, v) => c.Host = v, CheckHostName, required: true),
         ConfigSetting.Text("underlayPrefix", "this host's underlay /64 (IPv6), as configured in the control plane", c => c.UnderlayPrefix, (c, v) => c.UnderlayPrefix = v, CheckUnderlayPrefix, required: true),
         ConfigSetting.Url("server", "control plane URL; unset: forward from the persisted state only", c => c.Server, (c, v) => c.Server = v),
-        ConfigSetting.Text("stateDir", "directory of the persisted last good state and learned MACs", c => c.StateDirectory, (c, v) => c.StateDirectory = v),
+        ConfigSetting.FilePath("stateDir", "directory of the persisted last good state and learned MACs", c => c.StateDirectory, (c, v) => c.StateDirectory = v),
         ConfigSetting.Choice("backend", "port backend: linux (TAP devices, AF_PACKET uplink) or memory (tests, demos)", ["memory", "linux"], c => c.Backend, (c, v) => c.Backend = v),
         ConfigSetting.Map("portBindings", "--port-binding", "interface id = device serving it (TAP or host netdev); unlisted interfaces get a TAP named after the id", c => c.PortBindings, CheckBinding),
         ConfigSetting.Text("uplink", "underlay device (required by the linux backend)", c => c.Uplink, (c, v) => c.Uplink = v, CheckDevice),

@@ -12,9 +12,14 @@ namespace MetalAgent.Agent.Configuration;
 public sealed class ConfigSetting
 {
     private readonly Func<AgentConfig, string> _show;
-    private readonly Func<AgentConfig, string, string?> _set;
+    private readonly Func<AgentConfig, string, string, string?> _set;
 
     private ConfigSetting(string key, string? option, string description, bool required, bool isMap, Func<AgentConfig, string> show, Func<AgentConfig, string, string?> set)
+        : this(key, option, description, required, isMap, show, (c, text, _) => set(c, text))
+    {
+    }
+
+    private ConfigSetting(string key, string? option, string description, bool required, bool isMap, Func<AgentConfig, string> show, Func<AgentConfig, string, string, string?> set)
     {
         Key = key;
         OptionName = option ?? "--" + Kebab(key);
@@ -46,8 +51,22 @@ public sealed class ConfigSetting
     public string Show(AgentConfig config) => _show(config);
 
     /// <summary>Sets the value from <paramref name="text"/> (one <c>key=value</c> entry for a map); returns
-    /// why the text is not acceptable, or null.</summary>
-    public string? Set(AgentConfig config, string text) => _set(config, text);
+    /// why the text is not acceptable, or null. Relative paths are resolved against <paramref name="baseDirectory"/>
+    /// (the configuration file's directory, or the working directory for options).</summary>
+    public string? Set(AgentConfig config, string text, string? baseDirectory = null) => _set(config, text, baseDirectory ?? Directory.GetCurrentDirectory());
+
+    /// <summary>A file or directory path; a relative one is resolved against the file that sets it (or the
+    /// working directory on the command line).</summary>
+    public static ConfigSetting FilePath(string key, string description, Func<AgentConfig, string?> get, Action<AgentConfig, string> set, bool required = false, string? option = null) =>
+        new(key, option, description, required, isMap: false, c => get(c) ?? string.Empty, (c, text, baseDirectory) =>
+        {
+            if (text.Length == 0)
+            {
+                return "must not be empty";
+            }
+            set(c, Path.GetFullPath(text, baseDirectory));
+            return null;
+        });
 
     public static ConfigSetting Text(string key, string description, Func<AgentConfig, string?> get, Action<AgentConfig, string> set, Func<string, string?>? check = null, bool required = false, string? option = null) =>
         new(key, option, description, required, isMap: false, c => get(c) ?? string.Empty, (c, text) =>
