@@ -17,6 +17,9 @@ public static class Program
             ControlPlaneCommand.Create(),
             GetCommand.Create(),
             RouterCommand.Create(),
+            StatusCommand.Create(),
+            FlowsCommand.Create(),
+            TraceCommand.Create(),
         };
         return root.Parse(args).InvokeAsync().GetAwaiter().GetResult();
     }

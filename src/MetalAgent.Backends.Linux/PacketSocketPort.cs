@@ -137,6 +137,9 @@ public sealed class PacketSocketPort : IPort
     /// <summary>Frames dropped because they did not fit the rx block (snaplen below the length).</summary>
     public long RxTruncated => Sum(static q => q.RxTruncated);
 
+    /// <summary>Received frames whose offloaded (unfinished) transport checksum the port computed.</summary>
+    public long RxChecksumsFinished => Sum(static q => q.RxChecksumsFinished);
+
     /// <summary>Frames not accepted by Transmit: tx ring full, or larger than a tx slot.</summary>
     public long TxDropped => Sum(static q => q.TxDropped);
 

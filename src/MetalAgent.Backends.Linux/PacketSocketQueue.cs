@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MetalAgent.Backends.Linux.Interop;
+using MetalAgent.Packets;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -27,6 +28,7 @@ internal sealed unsafe class PacketSocketQueue : IPortQueue, IPolledQueue, IDisp
     private bool _kickPending;
 
     private long _rxTruncated;
+    private long _rxChecksumsFinished;
     private long _txDropped;
     private long _txErrors;
 
@@ -49,6 +51,10 @@ internal sealed unsafe class PacketSocketQueue : IPortQueue, IPolledQueue, IDisp
     public int Fd => _fd;
 
     public long RxTruncated => Volatile.Read(ref _rxTruncated);
+
+    /// <summary>Frames the kernel handed over with an unfinished transport checksum (locally sent with
+    /// checksum offload, TP_STATUS_CSUMNOTREADY) whose checksum this queue computed.</summary>
+    public long RxChecksumsFinished => Volatile.Read(ref _rxChecksumsFinished);
 
     public long TxDropped => Volatile.Read(ref _txDropped);
 
@@ -200,11 +206,42 @@ internal sealed unsafe class PacketSocketQueue : IPortQueue, IPolledQueue, IDisp
                 {
                     data.CopyTo(room);
                 }
+                if ((h->tp_status & Native.TP_STATUS_CSUMNOTREADY) != 0 && FinishChecksum(room))
+                {
+                    _rxChecksumsFinished++;
+                }
                 packets[n++] = new PacketDescriptor { Buffer = buffer, Offset = PacketPool.Headroom, Length = length };
             }
             NextPacket(h);
         }
         return n;
+    }
+
+    /// <summary>
+    /// A frame sent by this host's own stack on a device with checksum offload carries only the
+    /// pseudo-header sum in its TCP/UDP checksum field; the device was to finish it. A packet socket
+    /// reader is that device: the dataplane's incremental checksum updates need a finished checksum.
+    /// The transport checksum (of the inner packet for IP-in-IPv6) is recomputed in full.
+    /// </summary>
+    private static bool FinishChecksum(Span<byte> frame)
+    {
+        var h = default(PacketHeaders);
+        if (PacketParser.ParseEthernet(frame, ref h) != ParseError.None)
+        {
+            return false;
+        }
+        if (h.IpVersion == 6 && (h.Protocol == 4 || h.Protocol == 41))
+        {
+            int inner = h.L4Offset;
+            Span<byte> outer = frame[..h.L3End];
+            h = default;
+            if (PacketParser.ParseIp(outer, inner, ref h) != ParseError.None)
+            {
+                return false;
+            }
+            return Checksums.WriteL4(outer, in h);
+        }
+        return Checksums.WriteL4(frame, in h);
     }
 
     /// <summary>Moves to the current block when the kernel handed it over.</summary>

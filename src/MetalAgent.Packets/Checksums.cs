@@ -225,7 +225,9 @@ public static class Checksums
                 return true;
             case IpProtocols.Udp:
                 segment = segment[..BinaryPrimitives.ReadUInt16BigEndian(segment[4..])];
-                BinaryPrimitives.WriteUInt16BigEndian(segment[UdpChecksumOffset..], ComputeTransport(h, segment));
+                ushort udp = ComputeTransport(h, segment);
+                // A computed 0 is sent as all ones: 0 means "no checksum" in UDP over IPv4.
+                BinaryPrimitives.WriteUInt16BigEndian(segment[UdpChecksumOffset..], udp == 0 ? (ushort)0xFFFF : udp);
                 return true;
             case IpProtocols.Icmp:
                 BinaryPrimitives.WriteUInt16BigEndian(segment[IcmpChecksumOffset..], ComputeIcmpV4(segment));

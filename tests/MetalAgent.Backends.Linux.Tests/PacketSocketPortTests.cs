@@ -117,6 +117,46 @@ public sealed class PacketSocketPortTests
         Assert.Equal(after, ReceiveUntil(port, pool, after.Length));
     }
 
+    [LinuxFact]
+    public void Checksums_the_local_stack_left_to_offload_are_finished_on_receive()
+    {
+        using TestNamespace ns = TestNamespace.Create();
+        (string inside, string outsideName) = ns.AddVethPair(mtu: 1500);
+        using var port = new PacketSocketPort("uplink0", PortRole.Uplink, inside, networkNamespace: ns.Name);
+        // The namespace's own stack sends UDP out of the veth, whose tx checksum offload is on by
+        // default: the frame reaches the packet socket with only the pseudo-header sum filled in.
+        ns.IpIn("addr", "add", "10.9.0.1/24", "dev", outsideName);
+        ns.IpIn("neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:00:02", "dev", outsideName);
+        NetworkNamespace.Run(ns.Name, () =>
+        {
+            using var udp = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            udp.SendTo(new byte[100], new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.9.0.2"), 4789));
+        });
+        var pool = new PacketPool(16);
+        var burst = new PacketDescriptor[16];
+        DateTime deadline = DateTime.UtcNow + s_deadline;
+        byte[]? frame = null;
+        while (frame is null && DateTime.UtcNow < deadline)
+        {
+            int n = port.Queue(0).Receive(burst, pool);
+            for (int i = 0; i < n; i++)
+            {
+                byte[] f = pool.Frame(burst[i]).ToArray();
+                pool.Return(burst[i].Buffer);
+                if (f.Length > 23 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17)
+                {
+                    frame = f;
+                }
+            }
+            Thread.Sleep(n == 0 ? 20 : 0);
+        }
+        Assert.NotNull(frame);
+        var h = default(Packets.PacketHeaders);
+        Assert.Equal(Packets.ParseError.None, Packets.PacketParser.ParseEthernet(frame, ref h));
+        Assert.Equal(Packets.L4ChecksumStatus.Valid, Packets.Checksums.VerifyL4(frame, in h));
+        Assert.Equal(1, port.RxChecksumsFinished);
+    }
+
     private static int Send(IPortQueue queue, PacketPool pool, byte[] frame)
     {
         int buffer = pool.Rent();

@@ -158,13 +158,11 @@ public sealed class InternetTests(Topology topology)
 
     /// <summary>
     /// A sender on a veth with transmit checksum offload (any Linux host sending locally) hands the router
-    /// frames whose TCP checksum is only partial (AF_PACKET flags them TP_STATUS_CSUMNOTREADY). Whoever reads
-    /// them from a packet socket must finish the checksum; the NAT's incremental update of an unfinished
-    /// checksum reaches web-2 wrong and its kernel drops the SYN-ACK (TcpInCsumErrors).
+    /// frames whose TCP checksum is only partial (AF_PACKET flags them TP_STATUS_CSUMNOTREADY). The packet
+    /// socket port finishes it; forwarded unfinished, the NAT's incremental update would reach web-2 wrong and
+    /// its kernel would drop the SYN-ACK (TcpInCsumErrors).
     /// </summary>
-    [InternetFact(Skip = "product bug: frames read from an AF_PACKET socket with TP_STATUS_CSUMNOTREADY (partial checksum, "
-        + "locally sent on a veth with tx offload) are forwarded unfinished; the router passes them on and the agent's NAT "
-        + "adjusts the bad checksum incrementally, so web-2 drops the SYN-ACK. PacketSocketPort or the router must finish such checksums.")]
+    [InternetFact]
     public async Task Internet_hosts_with_checksum_offload_reach_web2_through_the_nat_gateway()
     {
         using var server = new EchoServer(Internet, "internet", AddressFamily.InterNetwork, 8005);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MetalAgent.Agent.Hosting;
 using MetalAgent.ControlPlane.Configuration;
 using MetalAgent.ControlPlane.Server;
 using Microsoft.Extensions.Logging;
@@ -22,13 +23,18 @@ internal static class ControlPlaneCommand
             }
             catch (Exception e) when (e is ConfigException or IOException)
             {
-                Console.Error.WriteLine($"controlplane: {e.Message}");
                 if (e is ConfigException { Errors: { Count: > 0 } errors })
                 {
+                    // The exception's message already lists them; print the list once, one per line.
+                    Console.Error.WriteLine($"controlplane: invalid configuration, {errors.Count} problem(s):");
                     foreach (var error in errors)
                     {
                         Console.Error.WriteLine("  " + error);
                     }
+                }
+                else
+                {
+                    Console.Error.WriteLine($"controlplane: {e.Message}");
                 }
                 return 2;
             }
@@ -46,10 +52,45 @@ internal static class ControlPlaneCommand
             await using (host)
             {
                 Console.WriteLine($"serving on {host.Address}");
+                using SystemdNotifier? notifier = SystemdNotifier.FromEnvironment();
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+                notifier?.Ready($"serving on {host.Address}, manifests generation {host.Current.Generation}");
+                Task watchdog = ControlPlaneWatchdog(notifier, host, stop.Token);
                 await RunCommand.WaitForShutdown(token);
+                notifier?.Stopping("stopping");
+                await stop.CancelAsync();
+                await watchdog;
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// WATCHDOG=1 at half the watchdog timeout while the process answers: the loop runs on the thread pool
+    /// that also serves the gRPC streams, and reads the runtime's current snapshot, so a starved pool or a
+    /// hung process stops the pings and systemd restarts the control plane.
+    /// </summary>
+    private static async Task ControlPlaneWatchdog(SystemdNotifier? notifier, ControlPlaneHost host, CancellationToken token)
+    {
+        if (notifier?.WatchdogTimeout is not { } timeout)
+        {
+            return;
+        }
+        using var timer = new PeriodicTimer(timeout / 2);
+        try
+        {
+            do
+            {
+                if (host.Current is not null)
+                {
+                    notifier.Watchdog();
+                }
+            }
+            while (await timer.WaitForNextTickAsync(token));
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 }

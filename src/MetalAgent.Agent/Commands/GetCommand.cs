@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
@@ -21,7 +22,7 @@ internal static class GetCommand
     {
         var kind = new Argument<string>("KIND") { Description = "Network, NetworkInterface, VirtualIP, NATGateway, LoadBalancer, NetworkPolicy, Machine, or all" };
         var name = new Argument<string?>("NAME") { Description = "object name (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
-        var server = new Option<Uri>("--server") { Description = "control plane URL", DefaultValueFactory = _ => new Uri("http://" + ControlPlaneConfig.DefaultListen), CustomParser = r => RunCommand.ParseUri(r)! };
+        var server = new Option<Uri>("--server") { Description = "control plane URL", DefaultValueFactory = _ => new Uri("http://" + ControlPlaneConfig.DefaultListen), CustomParser = ParseUri };
         var output = new Option<string>("--output", "-o") { Description = "table, yaml or json", DefaultValueFactory = _ => "table" };
         output.AcceptOnlyFromAmong("table", "yaml", "json");
         var ns = new Option<string?>("--namespace", "-n") { Description = "namespace (all when omitted)" };
@@ -55,6 +56,18 @@ internal static class GetCommand
             return response.Objects.Count == 0 && request.Name.Length > 0 ? 1 : 0;
         });
         return command;
+    }
+
+    /// <summary>Parses an absolute URL (System.CommandLine 2.0 has no converter for Uri: every --server failed).</summary>
+    private static Uri ParseUri(ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Uri.TryCreate(text, UriKind.Absolute, out Uri? uri))
+        {
+            return uri;
+        }
+        result.AddError($"'{text}' is not an absolute URL (for example http://127.0.0.1:7443)");
+        return null!;
     }
 
     /// <summary>Columns KIND, NAMESPACE, NAME, STATE, DETAILS; then manifest problems.</summary>

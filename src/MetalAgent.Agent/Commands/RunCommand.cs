@@ -1,114 +1,127 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
-using System.Runtime.InteropServices;
+using MetalAgent.Agent.Configuration;
+using MetalAgent.Agent.Hosting;
 using MetalAgent.Agent.Sync;
-using MetalAgent.Model.V1;
 using Microsoft.Extensions.Logging;
 
 namespace MetalAgent.Agent.Commands;
 
-/// <summary><c>metalagent run --host NAME --underlay-prefix P --server URL --state-dir DIR</c>: the agent.</summary>
+/// <summary><c>metalagent run [--config FILE] [--host NAME ...]</c>: the agent. Every setting can come from the
+/// configuration file (default /etc/metalagent/agent.yaml) and be overridden by its option; see docs/CONFIGURATION.md.</summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
-        var host = new Option<string>("--host") { Description = "this host's name in the control plane", Required = true };
-        var prefix = new Option<string>("--underlay-prefix") { Description = "this host's underlay /64", Required = true };
-        var server = new Option<Uri?>("--server") { Description = "control plane URL (omit to forward from persisted state only)", CustomParser = ParseUri };
-        var stateDir = new Option<DirectoryInfo>("--state-dir") { Description = "per-agent state directory", Required = true };
-        var backend = new Option<string>("--backend") { Description = "port backend: memory or linux", DefaultValueFactory = _ => "memory" };
-        var bindings = new Option<string[]>("--port-binding") { Description = "interface id=device or id=device@netns (the TAP lives in that network namespace; repeatable)", AllowMultipleArgumentsPerToken = true };
-        var uplink = new Option<string?>("--uplink") { Description = "underlay device (linux backend)" };
-        var uplinkGateway = new Option<string?>("--uplink-gateway") { Description = "underlay next hop (IPv6) of uplink0" };
-        var uplinkGatewayMac = new Option<string?>("--uplink-gateway-mac") { Description = "pinned MAC of the underlay next hop" };
-        var workers = new Option<int>("--workers") { Description = "worker threads", DefaultValueFactory = _ => 1 };
-        var command = new Command("run", "Run the agent: sync with the control plane and forward")
+        var config = new Option<string?>("--config") { Description = $"configuration file (YAML); default {AgentConfigLoader.DefaultPath} when it exists" };
+        var check = new Option<bool>("--check") { Description = "check the configuration, print the effective settings and exit" };
+        var command = new Command("run", "Run the agent: sync with the control plane and forward") { config, check };
+        var scalars = new List<(ConfigSetting Setting, Option<string> Option)>();
+        var maps = new List<(ConfigSetting Setting, Option<string[]> Option)>();
+        foreach (ConfigSetting setting in AgentConfigSchema.All)
         {
-            host, prefix, server, stateDir, backend, bindings, uplink, uplinkGateway, uplinkGatewayMac, workers,
-        };
+            string description = $"{setting.Description} (file key {setting.Key}{(setting.Default.Length > 0 ? ", default " + setting.Default : string.Empty)})";
+            if (setting.IsMap)
+            {
+                var option = new Option<string[]>(setting.OptionName) { Description = description + "; name=value, repeatable", AllowMultipleArgumentsPerToken = true };
+                maps.Add((setting, option));
+                command.Options.Add(option);
+            }
+            else
+            {
+                var option = new Option<string>(setting.OptionName) { Description = description };
+                scalars.Add((setting, option));
+                command.Options.Add(option);
+            }
+        }
         command.SetAction(async (result, token) =>
         {
-            var ports = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (string binding in result.GetValue(bindings) ?? [])
+            var overrides = new List<(ConfigSetting, IReadOnlyList<string>)>();
+            foreach ((ConfigSetting setting, Option<string> option) in scalars)
             {
-                int eq = binding.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0 || eq == binding.Length - 1)
+                if (result.GetResult(option) is not null && result.GetValue(option) is { } value)
                 {
-                    Console.Error.WriteLine($"run: --port-binding {binding}: expected id=device");
-                    return 2;
+                    overrides.Add((setting, [value]));
                 }
-                string value = binding[(eq + 1)..];
-                if (LinuxPortBackend.ParseBinding(value) is ({ Length: 0 }, _) or (_, { Length: 0 }))
+            }
+            foreach ((ConfigSetting setting, Option<string[]> option) in maps)
+            {
+                if (result.GetValue(option) is { Length: > 0 } values)
                 {
-                    Console.Error.WriteLine($"run: --port-binding {binding}: expected id=device or id=device@netns");
-                    return 2;
+                    overrides.Add((setting, values));
                 }
-                ports[binding[..eq]] = value;
             }
-            IPortBackend portBackend;
-            switch (result.GetValue(backend))
+            string? path = result.GetValue(config);
+            AgentConfigResult loaded = AgentConfigLoader.Load(path ?? AgentConfigLoader.DefaultPath, pathExplicit: path is not null, overrides);
+            if (loaded.Problems.Count > 0)
             {
-                case "memory":
-                    portBackend = new MemoryPortBackend(ports);
-                    break;
-                case "linux" when result.GetValue(uplink) is { } device:
-                    portBackend = new LinuxPortBackend(device, ports);
-                    break;
-                case "linux":
-                    Console.Error.WriteLine("run: --backend linux needs --uplink DEVICE");
-                    return 2;
-                case var other:
-                    Console.Error.WriteLine($"run: unknown backend '{other}' (memory, linux)");
-                    return 2;
+                Console.Error.WriteLine($"run: invalid configuration, {loaded.Problems.Count} problem(s):");
+                foreach (string problem in loaded.Problems)
+                {
+                    Console.Error.WriteLine("  " + problem);
+                }
+                return 2;
             }
-            var uplinks = new List<UplinkSpec>();
-            if (result.GetValue(uplinkGateway) is { } gateway)
+            if (result.GetValue(check))
             {
-                uplinks.Add(new UplinkSpec { Name = "uplink0", GatewayAddress = gateway, GatewayMac = result.GetValue(uplinkGatewayMac) ?? string.Empty });
+                foreach (ConfigSetting setting in AgentConfigSchema.All)
+                {
+                    string source = loaded.Sources.TryGetValue(setting.Key, out string? s) ? s : "default";
+                    Console.WriteLine($"{setting.Key}: {setting.Show(loaded.Config)}    # {source}");
+                }
+                return 0;
             }
-            var settings = new AgentSettings
-            {
-                HostName = result.GetValue(host)!,
-                UnderlayPrefix = result.GetValue(prefix)!,
-                Server = result.GetValue(server),
-                StateDirectory = result.GetValue(stateDir)!.FullName,
-                Uplinks = uplinks,
-                Workers = result.GetValue(workers),
-            };
-            using ILoggerFactory logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
-            await using var agent = new AgentHost(settings, portBackend, logging);
-            agent.Start();
-            await WaitForShutdown(token);
-            await agent.StopAsync();
-            return 0;
+            return await RunAsync(loaded.Config, SystemdNotifier.FromEnvironment(), token);
         });
         return command;
     }
 
-    /// <summary>Parses an absolute URL (System.CommandLine has no built-in converter for Uri).</summary>
-    internal static Uri? ParseUri(ArgumentResult result)
+    /// <summary>Runs the agent until SIGTERM, SIGINT or <paramref name="token"/>; returns the exit code.</summary>
+    internal static async Task<int> RunAsync(AgentConfig config, SystemdNotifier? notifier, CancellationToken token)
     {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (Uri.TryCreate(text, UriKind.Absolute, out Uri? uri))
+        using ILoggerFactory logging = LoggerFactory.Create(b =>
         {
-            return uri;
+            // Under systemd (journal on stdout) use the syslog priority prefixes journald understands.
+            if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
+            {
+                b.AddSystemdConsole();
+            }
+            else
+            {
+                b.AddSimpleConsole(o => o.SingleLine = true);
+            }
+            b.SetMinimumLevel(config.LogLevel);
+        });
+        using (notifier)
+        {
+            using var shutdown = new ShutdownSignal(token);
+            var host = new AgentHost(config.ToSettings(), config.CreateBackend(), logging, config.ToConntrackOptions());
+            host.Dataplane.RouterAdvertisementInterval = config.RouterAdvertisementInterval;
+            await using var service = new AgentService(host, new AgentServiceOptions
+            {
+                MetricsEndpoint = config.MetricsListen,
+                ControlSocketPath = config.ControlSocket,
+                Notifier = notifier,
+                WorkerStallTimeout = config.WorkerStallTimeout,
+            }, logging);
+            try
+            {
+                await service.StartAsync(token);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Console.Error.WriteLine($"run: {e.Message}");
+                return 1;
+            }
+            await shutdown.Task;
+            await service.StopAsync();
+            return 0;
         }
-        result.AddError($"'{text}' is not an absolute URL (for example http://127.0.0.1:7443)");
-        return null;
     }
 
     /// <summary>Completes on SIGTERM, SIGINT (Ctrl-C) or when the command's token is cancelled.</summary>
     internal static async Task WaitForShutdown(CancellationToken token)
     {
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Handler(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.TrySetResult();
-        }
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handler);
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handler);
-        using CancellationTokenRegistration registration = token.Register(() => stop.TrySetResult());
-        await stop.Task;
+        using var shutdown = new ShutdownSignal(token);
+        await shutdown.Task;
     }
 }

@@ -33,6 +33,9 @@ public sealed class AgentHost : IAsyncDisposable
 
     public DataplaneRuntime Dataplane { get; }
 
+    /// <summary>The settings the agent runs with.</summary>
+    public AgentSettings Settings => _settings;
+
     /// <summary>The port backend (tests reach in-memory ports through it).</summary>
     public IPortBackend Backend => _backend;
 

@@ -25,6 +25,7 @@ public sealed class HostApplier
     private readonly ILogger _logger;
     private readonly Dictionary<string, IPort> _opened = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _portErrors = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
     private CompiledHost? _compiled;
     private string _sha256 = string.Empty;
 
@@ -40,6 +41,9 @@ public sealed class HostApplier
     public HostSpec? Spec { get; private set; }
 
     public ulong Version => Spec?.Version ?? 0;
+
+    /// <summary>Applied and refused states and how long applies took (metrics, status).</summary>
+    public ApplyStatistics Statistics { get; } = new();
 
     /// <summary>SHA-256 of <see cref="Spec"/> (what Hello reports), empty when none is held.</summary>
     public string Sha256 => _sha256;
@@ -134,6 +138,14 @@ public sealed class HostApplier
     /// <summary>The status of every interface of the live state: Available when its port is bound in the
     /// dataplane, Error when its device failed to open, Pending otherwise.</summary>
     public InterfaceStatusReport StatusReport()
+    {
+        lock (_lock)
+        {
+            return StatusReportLocked();
+        }
+    }
+
+    private InterfaceStatusReport StatusReportLocked()
     {
         var report = new InterfaceStatusReport { Version = Version, Complete = true };
         if (Spec is null || _dataplane.Current is not { } bound)
@@ -239,6 +251,19 @@ public sealed class HostApplier
     }
 
     private IReadOnlyList<FieldError> TryPublish(HostSpec spec, bool persist)
+    {
+        // The lock makes StatusReport (called from the local control socket) see whole applies.
+        long started = ApplyStatistics.Start();
+        IReadOnlyList<FieldError> errors;
+        lock (_lock)
+        {
+            errors = TryPublishLocked(spec, persist);
+        }
+        Statistics.Stop(started, errors.Count == 0);
+        return errors;
+    }
+
+    private IReadOnlyList<FieldError> TryPublishLocked(HostSpec spec, bool persist)
     {
         HostSpec effective = Effective(spec);
         IReadOnlyList<ValidationError> invalid = HostSpecValidator.Validate(effective);

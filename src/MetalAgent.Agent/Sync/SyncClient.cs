@@ -52,6 +52,15 @@ public sealed class SyncClient : IDisposable
     /// <summary>The last Nack sent, for status and tests.</summary>
     public Nack? LastNack { get; private set; }
 
+    /// <summary>Where the stream is (metrics, status, readiness).</summary>
+    public SyncState State { get; private set; } = SyncState.Connecting;
+
+    /// <summary>True when the last update on the current stream was acknowledged: the agent holds what the server sent.</summary>
+    public bool InSync { get; private set; }
+
+    /// <summary>Why the last stream ended, empty before the first failure.</summary>
+    public string LastError { get; private set; } = string.Empty;
+
     /// <summary>Runs sessions until <paramref name="token"/> is cancelled; never throws for server trouble.</summary>
     public async Task RunAsync(CancellationToken token)
     {
@@ -83,6 +92,7 @@ public sealed class SyncClient : IDisposable
             }
             failures = progressed ? 1 : failures + 1;
             TimeSpan delay = Backoff(failures);
+            (State, InSync, LastError) = (SyncState.Disconnected, false, reason);
             AgentLog.Disconnected(_logger, _settings.Server!, reason, delay);
             try
             {
@@ -92,7 +102,9 @@ public sealed class SyncClient : IDisposable
             {
                 break;
             }
+            State = SyncState.Connecting;
         }
+        (State, InSync) = (SyncState.Stopped, false);
     }
 
     /// <summary>Stops applying updates (an update being applied finishes first).</summary>
@@ -138,6 +150,7 @@ public sealed class SyncClient : IDisposable
             },
         }, token);
         Interlocked.Increment(ref _sessions);
+        State = SyncState.Connected;
         AgentLog.Connected(_logger, _settings.Server!, held);
         bool progressed = false;
         while (await call.ResponseStream.MoveNext(token))
@@ -165,6 +178,7 @@ public sealed class SyncClient : IDisposable
                 LastNack = answer.Nack;
                 Interlocked.Increment(ref _nacks);
             }
+            InSync = answer.MessageCase == AgentMessage.MessageOneofCase.Ack;
             await call.RequestStream.WriteAsync(answer, token);
             if (status is not null)
             {
@@ -176,4 +190,17 @@ public sealed class SyncClient : IDisposable
     }
 
     public void Dispose() => _channel.Dispose();
+}
+
+/// <summary>The sync stream's state.</summary>
+public enum SyncState
+{
+    /// <summary>Opening a stream (first attempt, or after a backoff).</summary>
+    Connecting,
+    /// <summary>The stream is open (Hello sent).</summary>
+    Connected,
+    /// <summary>The last stream ended; waiting out the backoff. Forwarding continues with the last good state.</summary>
+    Disconnected,
+    /// <summary>The agent is stopping.</summary>
+    Stopped,
 }

@@ -11,6 +11,7 @@ public sealed class ConntrackState
     public const int MaxInterfaces = 1 << 16;
 
     private readonly int[] _perInterface = new int[MaxInterfaces];
+    private readonly long[] _natPortsReleased = new long[MaxInterfaces];
 
     public ConntrackState(ConntrackOptions options, int workers)
     {
@@ -70,6 +71,14 @@ public sealed class ConntrackState
             Fragments.Record(in key, h.FragmentId, flow, 0, now);
         }
     }
+
+    /// <summary>NAT slice ports of an interface given back by the sweeper; ports in use are the workers'
+    /// <see cref="WorkerCounters.NatPortsTakenOf"/> summed, minus this.</summary>
+    public long NatPortsReleased(int iface) => Volatile.Read(ref _natPortsReleased[Slot(iface)]);
+
+    /// <summary>A flow holding a NAT port came back from a saved file (before the workers and the sweeper
+    /// start): counted as in use until the sweeper removes it, as if a worker had taken it.</summary>
+    internal void NatPortRestored(int iface) => _natPortsReleased[Slot(iface)]--;
 
     /// <summary>Flows currently counted against an interface.</summary>
     public int FlowsOf(int iface) => Volatile.Read(ref _perInterface[Slot(iface)]);
@@ -132,6 +141,15 @@ public sealed class ConntrackState
         public bool IsExpired(in FlowKey forward, ref FlowState value, long lastSeen, long now) =>
             now - lastSeen >= _state.TimeoutOf(in forward, in value);
 
-        public void Removed(in FlowKey forward, ref FlowState value) => _state.Release(value.Interface, value.PeerInterface);
+        public void Removed(in FlowKey forward, ref FlowState value)
+        {
+            _state.Release(value.Interface, value.PeerInterface);
+            if (value.NatPort && value.Interface >= 0)
+            {
+                // Only the sweeper (one thread) writes this.
+                ref long released = ref _state._natPortsReleased[Slot(value.Interface)];
+                Volatile.Write(ref released, released + 1);
+            }
+        }
     }
 }

@@ -43,6 +43,8 @@ public struct FlowState
     public ushort PublicPort;
     public FlowKind Kind;
     public TcpProgress Tcp;
+    /// <summary>The flow holds a port of its interface's NAT slice (NAT gateway or NAT64); counted in use until swept.</summary>
+    public bool NatPort;
     /// <summary>Interface id of a second local party (local delivery), -1 when none; counted against its cap too.</summary>
     public int PeerInterface;
 }

@@ -45,6 +45,7 @@ public static class FlowStateFile
                 writer.Write(Math.Max(0, now - lastSeen));
                 writer.Write((byte)state.Kind);
                 writer.Write((byte)state.Tcp);
+                writer.Write(state.NatPort);
                 writer.Write(InterfaceName(snapshot, state.Interface));
                 writer.Write(InterfaceName(snapshot, state.PeerInterface));
                 writer.Write(state.LoadBalancer >= 0 && state.LoadBalancer < snapshot.LoadBalancers.Length ? snapshot.LoadBalancers[state.LoadBalancer].Id : string.Empty);
@@ -97,6 +98,7 @@ public static class FlowStateFile
                 {
                     Kind = (FlowKind)reader.ReadByte(),
                     Tcp = (TcpProgress)reader.ReadByte(),
+                    NatPort = reader.ReadBoolean(),
                 };
                 bool idsKnown = TryInterface(snapshot, reader.ReadString(), out state.Interface)
                     & TryInterface(snapshot, reader.ReadString(), out state.PeerInterface)
@@ -117,6 +119,10 @@ public static class FlowStateFile
                 if (outcome == InsertOutcome.Created)
                 {
                     restored++;
+                    if (state.NatPort && state.Interface >= 0)
+                    {
+                        conntrack.NatPortRestored(state.Interface);
+                    }
                 }
                 else
                 {

@@ -288,6 +288,7 @@ public sealed class Worker : IDisposable
         }
         Counters.EnsurePorts(bound.Ports.Length);
         Counters.EnsureInterfaces(bound.Tables.Interfaces.Length);
+        Counters.EnsureLoadBalancers(bound.Tables.LoadBalancers);
         _queues = queues;
         _advertiser.Attach(bound, queues);
         _resolver?.Attach(bound);

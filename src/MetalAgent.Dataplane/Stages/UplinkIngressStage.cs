@@ -244,6 +244,7 @@ public static class UplinkIngressStage
         {
             return Verdict.Drop(refused);
         }
+        ctx.Worker.Counters.LoadBalancerPick(lb, target);
         return VmFlowStage.ToLoadBalancerTarget(ref ctx, lb, targetUnderlay);
     }
 }

@@ -108,6 +108,7 @@ public static class VmFlowStage
             {
                 return Verdict.Drop(refused);
             }
+            ctx.Worker.Counters.LoadBalancerPick(lb, target);
             Ttl.Decrement(ctx.Frame, in h);
             return ToLoadBalancerTarget(ref ctx, lb, targetUnderlay);
         }
@@ -255,11 +256,22 @@ public static class VmFlowStage
             {
                 Kind = nat64 ? FlowKind.Nat64 : FlowKind.SourceNat, Interface = iface, PeerInterface = -1, LoadBalancer = -1,
                 PrivateIp = h.SrcIp, PrivatePort = h.SrcPort, PublicIp = nat.PublicIp, PublicPort = port,
-                Tcp = h.Protocol == 6 ? TcpProgress.Opening : TcpProgress.None,
+                Tcp = h.Protocol == 6 ? TcpProgress.Opening : TcpProgress.None, NatPort = true,
             };
             int id = flows.Insert(ctx.Worker.Index, in key, in reply, in state, ctx.Worker.Now, out InsertOutcome outcome);
+            if (outcome != InsertOutcome.Full)
+            {
+                // Every inserted entry (live, or dead after a lost race) is released once when swept.
+                ctx.Worker.Counters.NatPortTaken(iface);
+            }
             if (outcome == InsertOutcome.ReplyTaken)
             {
+                // The dead entry gives its reservation back when it is swept; the next port needs its own.
+                if (!ctx.Worker.Conntrack.TryReserve(iface, -1))
+                {
+                    ctx.Worker.Counters.FlowCapReached(iface);
+                    return Verdict.Drop(DropReason.FlowCapReached);
+                }
                 continue;
             }
             if (outcome == InsertOutcome.Full)

@@ -47,7 +47,10 @@ public sealed class FlowStateFileTests : IDisposable
         using var after = new PipelineFixture();
         FlowRestoreResult result = Restore(after, _path, s_saved.AddSeconds(5));
         Assert.Equal(new FlowRestoreResult(2, 0, null), result);
-        Assert.Equal(1, after.Runner.Dataplane.Conntrack.FlowsOf(after.Compiled.Snapshot.FindInterface("vm-b")));
+        int vmB = after.Compiled.Snapshot.FindInterface("vm-b");
+        Assert.Equal(1, after.Runner.Dataplane.Conntrack.FlowsOf(vmB));
+        // The restored NAT port counts as in use (ports taken by workers, minus ports the sweeper released).
+        Assert.Equal(1, after.Runner.Dataplane.Sum(c => c.NatPortsTakenOf(vmB)) - after.Runner.Dataplane.Conntrack.NatPortsReleased(vmB));
 
         byte[] back = after.Expect("uplink0", natReply, "vm-b");
         var ip = (IPv4Packet)Parse(back).PayloadPacket;
