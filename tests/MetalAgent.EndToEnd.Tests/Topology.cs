@@ -136,6 +136,17 @@ public sealed class Topology : IAsyncLifetime
         await agent.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(30), mark);
     }
 
+    /// <summary>The agent's local control socket (status, flows, trace).</summary>
+    internal string ControlSocket(string host) => Path.Combine(Run.Directory, host + ".sock");
+
+    /// <summary>An empty configuration file: the agents take everything from their command line.</summary>
+    private string AgentConfigFile(string host)
+    {
+        string path = Path.Combine(Run.Directory, host + ".yaml");
+        File.WriteAllText(path, "# e2e: all settings on the command line\n");
+        return path;
+    }
+
     /// <summary>The HostSpec the control plane currently holds for a host, with its ack state.</summary>
     internal async Task<GetHostStateResponse> HostStateAsync(string host) =>
         await Query.GetHostStateAsync(new GetHostStateRequest { Host = host }, deadline: DateTime.UtcNow.AddSeconds(10));
@@ -301,6 +312,8 @@ public sealed class Topology : IAsyncLifetime
                 "run", "--host", host, "--underlay-prefix", host == "host-a" ? UnderlayPrefixA : UnderlayPrefixB,
                 .. serverArgs, "--state-dir", Path.Combine(Run.Directory, "state-" + host),
                 "--backend", "linux", "--uplink", "uplink", "--uplink-gateway", "fe80::1",
+                // Everything host-local stays in the run's directory: never the machine's /etc/metalagent or /run/metalagent.
+                "--config", AgentConfigFile(host), "--control-socket", ControlSocket(host), "--flow-capacity", "65536",
                 // Two workers on host-a exercise multi-queue TAPs and the packet socket fanout; one on host-b.
                 "--workers", host == "host-a" ? "2" : "1",
             ];
