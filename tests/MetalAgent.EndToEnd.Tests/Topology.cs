@@ -139,6 +139,28 @@ public sealed class Topology : IAsyncLifetime
     /// <summary>The agent's local control socket (status, flows, trace).</summary>
     internal string ControlSocket(string host) => Path.Combine(Run.Directory, host + ".sock");
 
+    /// <summary>The agent's own status (<c>metalagent status -o json</c> over its control socket).</summary>
+    internal async Task<System.Text.Json.JsonDocument> AgentStatusAsync(string host)
+    {
+        CommandResult r = await Command.TryRunAsync("dotnet", [ServiceProcess.AgentDll, "status", "--socket", ControlSocket(host), "-o", "json"], TimeSpan.FromSeconds(30));
+        Assert.True(r.Ok, r.ToString());
+        return System.Text.Json.JsonDocument.Parse(r.Stdout);
+    }
+
+    /// <summary>How many packets the agent dropped for <paramref name="reason"/> ("spoofed_mac", ...).</summary>
+    internal async Task<long> DropCountAsync(string host, string reason)
+    {
+        using System.Text.Json.JsonDocument status = await AgentStatusAsync(host);
+        foreach (System.Text.Json.JsonElement r in status.RootElement.GetProperty("counters").GetProperty("dropReasons").EnumerateArray())
+        {
+            if (r.GetProperty("reason").GetString() == reason)
+            {
+                return long.Parse(r.GetProperty("count").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        return 0;
+    }
+
     /// <summary>An empty configuration file: the agents take everything from their command line.</summary>
     private string AgentConfigFile(string host)
     {

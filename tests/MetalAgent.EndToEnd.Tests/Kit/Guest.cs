@@ -74,6 +74,14 @@ internal sealed class Guest
 
     public Task<CommandResult> IpAsync(params string[] args) => Command.TryRunAsync("ip", ["-n", Namespace, .. args]);
 
+    /// <summary>The MAC of the guest's NIC (its side of the TAP).</summary>
+    public async Task<string> MacAsync()
+    {
+        string text = (await IpAsync("-o", "link", "show", "dev", Device)).Stdout;
+        int at = text.IndexOf("link/ether ", StringComparison.Ordinal);
+        return at < 0 ? throw new InvalidOperationException($"no MAC in: {text}") : text.Substring(at + 11, 17);
+    }
+
     /// <summary>One ping with a one-second wait.</summary>
     public Task<CommandResult> PingOnceAsync(IPAddress target) => Command.TryRunAsync("ip",
         ["netns", "exec", Namespace, "ping", "-n", "-c", "1", "-W", "1", target.ToString()], TimeSpan.FromSeconds(5));
