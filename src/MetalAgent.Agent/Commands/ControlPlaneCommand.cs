@@ -22,14 +22,8 @@ internal static class ControlPlaneCommand
             }
             catch (Exception e) when (e is ConfigException or IOException)
             {
+                // A ConfigException's message lists every problem, one per line.
                 Console.Error.WriteLine($"controlplane: {e.Message}");
-                if (e is ConfigException { Errors: { Count: > 0 } errors })
-                {
-                    foreach (var error in errors)
-                    {
-                        Console.Error.WriteLine("  " + error);
-                    }
-                }
                 return 2;
             }
             using ILoggerFactory logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
@@ -38,7 +32,7 @@ internal static class ControlPlaneCommand
             {
                 host = await ControlPlaneHost.StartAsync(parsed, result.GetValue(manifests)!, new ControlPlaneHostOptions { LoggerFactory = logging }, token);
             }
-            catch (Exception e) when (e is InvalidOperationException or NotSupportedException or IOException)
+            catch (Exception e) when (e is ConfigException or InvalidOperationException or IOException)
             {
                 Console.Error.WriteLine($"controlplane: {e.Message}");
                 return 2;

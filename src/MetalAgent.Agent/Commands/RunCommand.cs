@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MetalAgent.Agent.Commands;
 
-/// <summary><c>metalagent run --host NAME --underlay-prefix P --server URL --state-dir DIR</c>: the agent.</summary>
+/// <summary><c>metalagent run --host NAME --underlay-prefix P --server URL [--ca F --cert F --key F] --state-dir DIR</c>: the agent.</summary>
 internal static class RunCommand
 {
     public static Command Create()
@@ -14,6 +14,9 @@ internal static class RunCommand
         var host = new Option<string>("--host") { Description = "this host's name in the control plane", Required = true };
         var prefix = new Option<string>("--underlay-prefix") { Description = "this host's underlay /64", Required = true };
         var server = new Option<Uri?>("--server") { Description = "control plane URL (omit to forward from persisted state only)" };
+        var ca = new Option<string?>("--ca") { Description = "PEM CA bundle the server's certificate must chain to (https)" };
+        var cert = new Option<string?>("--cert") { Description = "PEM client certificate naming this host (https)" };
+        var key = new Option<string?>("--key") { Description = "PEM private key of --cert (https)" };
         var stateDir = new Option<DirectoryInfo>("--state-dir") { Description = "per-agent state directory", Required = true };
         var backend = new Option<string>("--backend") { Description = "port backend: memory or linux", DefaultValueFactory = _ => "memory" };
         var bindings = new Option<string[]>("--port-binding") { Description = "interface id=device (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -23,7 +26,7 @@ internal static class RunCommand
         var workers = new Option<int>("--workers") { Description = "worker threads", DefaultValueFactory = _ => 1 };
         var command = new Command("run", "Run the agent: sync with the control plane and forward")
         {
-            host, prefix, server, stateDir, backend, bindings, uplink, uplinkGateway, uplinkGatewayMac, workers,
+            host, prefix, server, ca, cert, key, stateDir, backend, bindings, uplink, uplinkGateway, uplinkGatewayMac, workers,
         };
         command.SetAction(async (result, token) =>
         {
@@ -64,10 +67,18 @@ internal static class RunCommand
                 HostName = result.GetValue(host)!,
                 UnderlayPrefix = result.GetValue(prefix)!,
                 Server = result.GetValue(server),
+                ServerCaPath = FullPath(result.GetValue(ca)),
+                ClientCertificatePath = FullPath(result.GetValue(cert)),
+                ClientKeyPath = FullPath(result.GetValue(key)),
                 StateDirectory = result.GetValue(stateDir)!.FullName,
                 Uplinks = uplinks,
                 Workers = result.GetValue(workers),
             };
+            if (settings.CheckServerTls() is { Count: > 0 } problems)
+            {
+                Console.Error.WriteLine("run: " + string.Join("\nrun: ", problems));
+                return 2;
+            }
             using ILoggerFactory logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
             await using var agent = new AgentHost(settings, portBackend, logging);
             agent.Start();
@@ -77,6 +88,8 @@ internal static class RunCommand
         });
         return command;
     }
+
+    internal static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
     /// <summary>Completes on SIGTERM, SIGINT (Ctrl-C) or when the command's token is cancelled.</summary>
     internal static async Task WaitForShutdown(CancellationToken token)

@@ -18,9 +18,11 @@ public sealed class SyncClient : IDisposable
     private readonly HostApplier _applier;
     private readonly ILogger _logger;
     private readonly GrpcChannel _channel;
+    private readonly ClientTlsMaterial? _tls;
     private readonly Lock _applyLock = new();
     private long _sessions;
     private long _nacks;
+    private long _failures;
     private bool _stopped;
 
     public SyncClient(AgentSettings settings, HostApplier applier, ILogger logger)
@@ -29,18 +31,18 @@ public sealed class SyncClient : IDisposable
         _applier = applier;
         _logger = logger;
         Uri server = settings.Server ?? throw new ArgumentException("the settings name no server", nameof(settings));
-        _channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions
+        _tls = ClientTlsMaterial.ForServer(server, settings.ServerCaPath, settings.ClientCertificatePath, settings.ClientKeyPath);
+        var handler = new SocketsHttpHandler
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                KeepAlivePingDelay = settings.KeepAlivePingDelay,
-                KeepAlivePingTimeout = settings.KeepAlivePingTimeout,
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                EnableMultipleHttp2Connections = true,
-            },
-        });
+            KeepAlivePingDelay = settings.KeepAlivePingDelay,
+            KeepAlivePingTimeout = settings.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            EnableMultipleHttp2Connections = true,
+        };
+        _tls?.ApplyTo(handler);
+        _channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions { HttpHandler = handler });
     }
 
     /// <summary>Streams opened so far (each reconnect adds one).</summary>
@@ -48,6 +50,12 @@ public sealed class SyncClient : IDisposable
 
     /// <summary>Updates refused so far.</summary>
     public long Nacks => Interlocked.Read(ref _nacks);
+
+    /// <summary>Sessions that ended without the agent asking (refused, failed to connect, or lost).</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Why the last session ended (for example a refusal's status and reason), or null.</summary>
+    public string? LastError { get; private set; }
 
     /// <summary>The last Nack sent, for status and tests.</summary>
     public Nack? LastNack { get; private set; }
@@ -75,12 +83,14 @@ public sealed class SyncClient : IDisposable
             }
             catch (RpcException e)
             {
-                reason = $"{e.StatusCode}: {e.Status.Detail}";
+                reason = Describe(e);
             }
             catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException)
             {
                 reason = e.Message;
             }
+            LastError = reason;
+            Interlocked.Increment(ref _failures);
             failures = progressed ? 1 : failures + 1;
             TimeSpan delay = Backoff(failures);
             AgentLog.Disconnected(_logger, _settings.Server!, reason, delay);
@@ -93,6 +103,18 @@ public sealed class SyncClient : IDisposable
                 break;
             }
         }
+    }
+
+    /// <summary>Status and detail, plus the innermost transport error (a TLS handshake failure says why).</summary>
+    internal static string Describe(RpcException e)
+    {
+        string text = $"{e.StatusCode}: {e.Status.Detail}";
+        Exception? inner = e.Status.DebugException;
+        while (inner?.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+        return inner is null || text.Contains(inner.Message, StringComparison.Ordinal) ? text : $"{text} ({inner.Message})";
     }
 
     /// <summary>Stops applying updates (an update being applied finishes first).</summary>
@@ -175,5 +197,9 @@ public sealed class SyncClient : IDisposable
         return progressed;
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _tls?.Dispose();
+    }
 }

@@ -32,6 +32,16 @@ public sealed record ClientIdentity(ClientRoles Roles, string? Name)
 
     /// <summary>True when this caller may act as host <paramref name="host"/>.</summary>
     public bool MayActAsHost(string host) => Has(ClientRoles.Host) && (Name is null || string.Equals(Name, host, StringComparison.Ordinal));
+
+    /// <summary>Who the caller is, for refusals: "host certificate host-a", "operator certificate alice", ...</summary>
+    public string Describe() => Roles switch
+    {
+        ClientRoles.All when Name is null => "a plaintext loopback caller",
+        ClientRoles.Host => $"host certificate {Name}",
+        ClientRoles.Router => $"router certificate {Name}",
+        ClientRoles.Operator => $"operator certificate {Name}",
+        _ => $"caller {Name} ({Roles})",
+    };
 }
 
 /// <summary>Decides who a caller is; null refuses the call.</summary>

@@ -17,6 +17,10 @@ public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.Host
     {
         ClientIdentity identity = runtime.Identities.Resolve(context)
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+        if (!identity.Has(ClientRoles.Host))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not open a host stream: that needs a host certificate (OU=host)"));
+        }
         if (!await requestStream.MoveNext(context.CancellationToken))
         {
             return;
@@ -44,15 +48,18 @@ public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.Host
         }
     }
 
-    /// <summary>A host may only act as itself and must present the configured /64.</summary>
+    /// <summary>A host may only act as itself (the name in its certificate) and must present the configured /64.</summary>
     public static HostConfig CheckHello(Hello hello, ClientIdentity identity, ControlPlaneConfig config)
     {
+        ArgumentNullException.ThrowIfNull(hello);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(config);
+        if (!identity.MayActAsHost(hello.HostName))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{hello.HostName}: the {identity.Describe()} may not act as this host"));
+        }
         HostConfig host = config.FindHost(hello.HostName)
             ?? throw new RpcException(new Status(StatusCode.PermissionDenied, $"{hello.HostName}: not a configured host"));
-        if (!identity.MayActAsHost(host.Name))
-        {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{hello.HostName}: the client certificate does not name this host"));
-        }
         if (!IpPrefixValue.TryParse(hello.UnderlayPrefix, out IpPrefixValue prefix, out bool hostBits) || hostBits || prefix != host.UnderlayPrefix)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied,

@@ -14,7 +14,7 @@ public sealed class RouterViewService(ControlPlaneRuntime runtime) : RouterView.
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
         if (!identity.Has(ClientRoles.Router))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "the router view is for the router"));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not watch the router view: that needs the router certificate (OU=router)"));
         }
         IpAddressValue configured = runtime.Engine.Config.RouterUnderlayAddress;
         if (request.UnderlayAddress.Length > 0
