@@ -121,6 +121,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         // With TLS every caller is identified by its certificate; without it (loopback only) every caller is a developer.
         var runtime = new ControlPlaneRuntime(new ControlPlaneEngine(config, store), options.Identities ?? new CertificateIdentityResolver(allowLoopbackPlaintext: tls is null));
 
+        ILogger tlsLogger = (options.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger<ServerTlsMaterial>();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is not null)
@@ -142,7 +143,15 @@ public sealed class ControlPlaneHost : IAsyncDisposable
                             https.ServerCertificateChain = tls.Intermediates;
                         }
                         https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                        https.ClientCertificateValidation = tls.ValidateClientCertificate;
+                        https.ClientCertificateValidation = (certificate, chain, _) =>
+                        {
+                            if (tls.ValidateClientCertificate(certificate, chain, out string? problem))
+                            {
+                                return true;
+                            }
+                            tlsLogger.LogWarning("refused a client certificate: {Problem}", problem);
+                            return false;
+                        };
                     });
                 }
             });

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MetalAgent.ControlPlane.Configuration;
@@ -86,8 +85,9 @@ public sealed class ServerTlsMaterial : IDisposable
 
     /// <summary>Kestrel's client-certificate check: the certificate must chain to <see cref="ClientCas"/>
     /// (intermediates the client sent may help), be valid now and, when it names usages, allow client
-    /// authentication. The platform's verdict (<paramref name="errors"/>) is ignored: it used the system store.</summary>
-    public bool ValidateClientCertificate(X509Certificate2 certificate, X509Chain? presented, SslPolicyErrors errors)
+    /// authentication. The platform's verdict is not used: it consulted the system store. On refusal
+    /// <paramref name="problem"/> says why (for the server's log; the client only sees the handshake fail).</summary>
+    public bool ValidateClientCertificate(X509Certificate2 certificate, X509Chain? presented, out string? problem)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         using var chain = new X509Chain();
@@ -104,7 +104,13 @@ public sealed class ServerTlsMaterial : IDisposable
                 chain.ChainPolicy.ExtraStore.Add(element.Certificate);
             }
         }
-        return chain.Build(certificate);
+        if (chain.Build(certificate))
+        {
+            problem = null;
+            return true;
+        }
+        problem = $"{certificate.Subject}: " + string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+        return false;
     }
 
     public void Dispose()
