@@ -31,7 +31,7 @@ public sealed class TlsStartTests : IDisposable
         Assert.Contains("listening on 0.0.0.0:0 (not loopback) requires TLS with client certificates", e.Message, StringComparison.Ordinal);
 
         // The configuration file says the same before anything starts.
-        e = Assert.Throws<ConfigException>(() => ControlPlaneConfig.Parse(TestData.ConfigYaml.Replace("127.0.0.1:0", "[::]:7443", StringComparison.Ordinal), _dir));
+        e = Assert.Throws<ConfigException>(() => ControlPlaneConfig.Parse(TestData.ConfigYaml.Replace("127.0.0.1:0", "\"[::]:7443\"", StringComparison.Ordinal), _dir));
         Assert.Equal(("tls", ValidationErrorType.Required), (e.Errors.Single().Field, e.Errors.Single().Type));
     }
 
