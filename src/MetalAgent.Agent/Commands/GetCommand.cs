@@ -22,7 +22,7 @@ internal static class GetCommand
     {
         var kind = new Argument<string>("KIND") { Description = "Network, NetworkInterface, VirtualIP, NATGateway, LoadBalancer, NetworkPolicy, Machine, or all" };
         var name = new Argument<string?>("NAME") { Description = "object name (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
-        var server = new Option<Uri>("--server") { Description = "control plane URL", DefaultValueFactory = _ => new Uri("http://" + ControlPlaneConfig.DefaultListen) };
+        var server = ServerOption.Create("control plane URL", new Uri("http://" + ControlPlaneConfig.DefaultListen));
         var ca = new Option<string?>("--ca") { Description = "PEM CA bundle the server's certificate must chain to (https)" };
         var cert = new Option<string?>("--cert") { Description = "PEM operator client certificate (https)" };
         var key = new Option<string?>("--key") { Description = "PEM private key of --cert (https)" };

@@ -13,7 +13,7 @@ internal static class RunCommand
     {
         var host = new Option<string>("--host") { Description = "this host's name in the control plane", Required = true };
         var prefix = new Option<string>("--underlay-prefix") { Description = "this host's underlay /64", Required = true };
-        var server = new Option<Uri?>("--server") { Description = "control plane URL (omit to forward from persisted state only)" };
+        var server = ServerOption.Create("control plane URL (omit to forward from persisted state only)");
         var ca = new Option<string?>("--ca") { Description = "PEM CA bundle the server's certificate must chain to (https)" };
         var cert = new Option<string?>("--cert") { Description = "PEM client certificate naming this host (https)" };
         var key = new Option<string?>("--key") { Description = "PEM private key of --cert (https)" };
