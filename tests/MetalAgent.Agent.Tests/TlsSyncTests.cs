@@ -207,6 +207,18 @@ public sealed class TlsSyncTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_certificate_from_the_ca_that_names_no_role_is_unauthenticated()
+    {
+        GrpcChannel channel = Channel(_ca.IssueClient("visitor", "bob"));
+        RpcException e = await Assert.ThrowsAsync<RpcException>(() => new StateQuery.StateQueryClient(channel).GetObjectsAsync(new GetObjectsRequest(), deadline: Deadline()).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+        Assert.Equal("the client certificate CN=bob, OU=visitor, O=metalagent tests names no role: its subject needs OU=host, OU=router or OU=operator and a CN", e.Status.Detail);
+        e = await Assert.ThrowsAsync<RpcException>(() => FirstUpdate(channel, "host-a", "fc00:1:a::/64"));
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+        Assert.False(_server.Runtime.AgentRecord("host-a").Connected);
+    }
+
+    [Fact]
     public void Settings_list_every_tls_problem()
     {
         var settings = new AgentSettings

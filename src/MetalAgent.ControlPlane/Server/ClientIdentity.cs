@@ -70,6 +70,17 @@ public sealed class CertificateIdentityResolver(bool allowLoopbackPlaintext) : I
             : null;
     }
 
+    /// <summary>The refusal for a caller <see cref="Resolve"/> did not identify, saying what was missing.</summary>
+    public static RpcException NotIdentified(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        X509Certificate2? certificate = context.GetHttpContext().Connection.ClientCertificate;
+        string detail = certificate is null
+            ? "a client certificate is required (plaintext is served to loopback callers only)"
+            : $"the client certificate {certificate.Subject} names no role: its subject needs OU=host, OU=router or OU=operator and a CN";
+        return new RpcException(new Status(StatusCode.Unauthenticated, detail));
+    }
+
     /// <summary>Reads role and name from a certificate's subject (OU=host|router|operator, CN=name).</summary>
     public static ClientIdentity? FromCertificate(X509Certificate2 certificate)
     {

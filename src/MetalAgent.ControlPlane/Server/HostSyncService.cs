@@ -16,7 +16,7 @@ public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.Host
     public override async Task Stream(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream, ServerCallContext context)
     {
         ClientIdentity identity = runtime.Identities.Resolve(context)
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+            ?? throw CertificateIdentityResolver.NotIdentified(context);
         if (!identity.Has(ClientRoles.Host))
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not open a host stream: that needs a host certificate (OU=host)"));

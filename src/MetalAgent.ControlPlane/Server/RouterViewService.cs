@@ -11,7 +11,7 @@ public sealed class RouterViewService(ControlPlaneRuntime runtime) : RouterView.
     public override async Task Watch(RouterHello request, IServerStreamWriter<RouterViewUpdate> responseStream, ServerCallContext context)
     {
         ClientIdentity identity = runtime.Identities.Resolve(context)
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+            ?? throw CertificateIdentityResolver.NotIdentified(context);
         if (!identity.Has(ClientRoles.Router))
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not watch the router view: that needs the router certificate (OU=router)"));

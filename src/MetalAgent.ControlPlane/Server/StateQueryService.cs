@@ -89,5 +89,5 @@ public sealed class StateQueryService(ControlPlaneRuntime runtime) : StateQuery.
     }
 
     private ClientIdentity Identify(ServerCallContext context) =>
-        runtime.Identities.Resolve(context) ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+        runtime.Identities.Resolve(context) ?? throw CertificateIdentityResolver.NotIdentified(context);
 }
