@@ -6,12 +6,13 @@ using MetalAgent.ControlPlane.State;
 using MetalAgent.ControlPlane.Sync;
 using MetalAgent.ControlPlane.V1;
 using MetalAgent.Model.V1;
+using Microsoft.Extensions.Hosting;
 
 namespace MetalAgent.ControlPlane.Server;
 
 /// <summary>The per-host state stream (delta-xDS style): Hello, then updates answered one at a time by
 /// Ack or Nack; deltas are computed against the last version the agent acknowledged.</summary>
-public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.HostSyncBase
+public sealed class HostSyncService(ControlPlaneRuntime runtime, IHostApplicationLifetime lifetime) : HostSync.HostSyncBase
 {
     public override async Task Stream(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream, ServerCallContext context)
     {
@@ -32,7 +33,8 @@ public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.Host
         Hello hello = requestStream.Current.Hello;
         HostConfig host = CheckHello(hello, identity, runtime.Engine.Config);
 
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Shutdown ends the stream at once (the agent reconnects) instead of waiting out Kestrel's shutdown timeout.
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         CancellationToken token = runtime.Connect(host.Name, session);
         try
         {
