@@ -32,6 +32,7 @@ public class ConvergenceBenchmarks
     private readonly List<double> _workCpu = [];
     private readonly List<double> _serverMs = [];
     private bool _movedOut;
+    private double _idleCpuPerSecond;
 
     /// <summary>Interfaces on the host (each with its Machine), all in one network behind one load balancer.</summary>
     [Params(1, 10_000)]
@@ -83,6 +84,10 @@ public class ConvergenceBenchmarks
         }
         _workCpu.Clear();
         _serverMs.Clear();
+        // What the process burns with nothing changing (worker wake-ups, timers, keepalives), to read the CPU figure against.
+        TimeSpan idle0 = Process.GetCurrentProcess().TotalProcessorTime;
+        Thread.Sleep(1000);
+        _idleCpuPerSecond = (Process.GetCurrentProcess().TotalProcessorTime - idle0).TotalMilliseconds;
     }
 
     [GlobalCleanup]
@@ -96,7 +101,8 @@ public class ConvergenceBenchmarks
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"// {nameof(ConvergenceBenchmarks)} Interfaces={Interfaces} over {_workCpu.Count} changes: CPU of the other threads (server, agent) "
-                + $"median {_workCpu[_workCpu.Count / 2]:F1} ms, min {_workCpu[0]:F1} ms; server snapshot published after median {_serverMs[_serverMs.Count / 2]:F1} ms, min {_serverMs[0]:F1} ms"));
+                + $"median {_workCpu[_workCpu.Count / 2]:F1} ms, min {_workCpu[0]:F1} ms; server snapshot published after median {_serverMs[_serverMs.Count / 2]:F1} ms, min {_serverMs[0]:F1} ms; "
+                + $"idle process CPU {_idleCpuPerSecond:F1} ms/s"));
         }
         _agent.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _server.DisposeAsync().AsTask().GetAwaiter().GetResult();
