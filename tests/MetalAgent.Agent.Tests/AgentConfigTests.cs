@@ -23,12 +23,29 @@ public sealed class AgentConfigTests : IDisposable
     private static (ConfigSetting, IReadOnlyList<string>) Cli(string key, params string[] values) => (AgentConfigSchema.Find(key)!, values);
 
     [Fact]
-    public void Every_setting_is_read_from_the_file()
+    public void An_https_server_without_tls_material_is_listed()
     {
         string path = Write("""
             host: host-a
             underlayPrefix: fc00:1:a::/64
             server: https://cp.example:7443
+            """);
+        AgentConfigResult result = AgentConfigLoader.Load(path, pathExplicit: true, []);
+        Assert.Equal(3, result.Problems.Count(p => p.Contains("https needs", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Every_setting_is_read_from_the_file()
+    {
+        var ca = new TestCertificateAuthority("config-ca", _dir);
+        (string cert, string key) = ca.IssueClient("host", "host-a");
+        string path = Write($$"""
+            host: host-a
+            underlayPrefix: fc00:1:a::/64
+            server: https://cp.example:7443
+            ca: {{ca.CertificatePath}}
+            cert: {{cert}}
+            key: {{key}}
             stateDir: /var/lib/metalagent-test
             backend: linux
             portBindings:
@@ -55,6 +72,7 @@ public sealed class AgentConfigTests : IDisposable
         Assert.Empty(result.Problems);
         AgentConfig c = result.Config;
         Assert.Equal(("host-a", "fc00:1:a::/64", "https://cp.example:7443/", "/var/lib/metalagent-test", "linux"), (c.Host, c.UnderlayPrefix, c.Server!.ToString(), c.StateDirectory, c.Backend));
+        Assert.Equal((ca.CertificatePath, cert, key), (c.ServerCa, c.ClientCertificate, c.ClientKey));
         Assert.Equal(["db-1=eth7", "web-1=tap-web-1"], c.PortBindings.Select(e => $"{e.Key}={e.Value}"));
         Assert.Equal(("eth1", "fe80::1", "02:00:00:00:ff:01"), (c.Uplink, c.UplinkGateway, c.UplinkGatewayMac));
         Assert.Equal((4, 65536, 1000, 0), (c.Workers, c.FlowCapacity, c.MaxFlowsPerInterface, c.RouterAdvertisementInterval));

@@ -44,7 +44,7 @@ internal static class ControlPlaneCommand
             {
                 host = await ControlPlaneHost.StartAsync(parsed, result.GetValue(manifests)!, new ControlPlaneHostOptions { LoggerFactory = logging }, token);
             }
-            catch (Exception e) when (e is InvalidOperationException or NotSupportedException or IOException)
+            catch (Exception e) when (e is ConfigException or InvalidOperationException or IOException)
             {
                 Console.Error.WriteLine($"controlplane: {e.Message}");
                 return 2;

@@ -1,17 +1,17 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using MetalAgent.Agent.Sync;
 using MetalAgent.ControlPlane.Configuration;
 using MetalAgent.ControlPlane.Sync;
 using MetalAgent.ControlPlane.V1;
 
 namespace MetalAgent.Agent.Commands;
 
-/// <summary><c>metalagent get KIND [NAME] [--server URL] [-o table|yaml|json]</c>: object status from the control plane.</summary>
+/// <summary><c>metalagent get KIND [NAME] [--server URL [--ca F --cert F --key F]] [-o table|yaml|json]</c>: object status from the control plane.</summary>
 internal static class GetCommand
 {
     private static readonly string[] s_header = ["KIND", "NAMESPACE", "NAME", "STATE", "DETAILS"];
@@ -22,11 +22,14 @@ internal static class GetCommand
     {
         var kind = new Argument<string>("KIND") { Description = "Network, NetworkInterface, VirtualIP, NATGateway, LoadBalancer, NetworkPolicy, Machine, or all" };
         var name = new Argument<string?>("NAME") { Description = "object name (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
-        var server = new Option<Uri>("--server") { Description = "control plane URL", DefaultValueFactory = _ => new Uri("http://" + ControlPlaneConfig.DefaultListen), CustomParser = ParseUri };
+        var server = ServerOption.Create("control plane URL", new Uri("http://" + ControlPlaneConfig.DefaultListen));
+        var ca = new Option<string?>("--ca") { Description = "PEM CA bundle the server's certificate must chain to (https)" };
+        var cert = new Option<string?>("--cert") { Description = "PEM operator client certificate (https)" };
+        var key = new Option<string?>("--key") { Description = "PEM private key of --cert (https)" };
         var output = new Option<string>("--output", "-o") { Description = "table, yaml or json", DefaultValueFactory = _ => "table" };
         output.AcceptOnlyFromAmong("table", "yaml", "json");
         var ns = new Option<string?>("--namespace", "-n") { Description = "namespace (all when omitted)" };
-        var command = new Command("get", "Print the status of control-plane objects") { kind, name, server, output, ns };
+        var command = new Command("get", "Print the status of control-plane objects") { kind, name, server, ca, cert, key, output, ns };
         command.SetAction(async (result, token) =>
         {
             string k = result.GetValue(kind)!;
@@ -37,14 +40,24 @@ internal static class GetCommand
                 Namespace = result.GetValue(ns) ?? string.Empty,
             };
             GetObjectsResponse response;
+            Uri url = result.GetValue(server)!;
+            var problems = new List<string>();
+            using ClientTlsMaterial? tls = ClientTlsMaterial.TryForServer(url, result.GetValue(ca), result.GetValue(cert), result.GetValue(key), problems);
+            if (problems.Count > 0)
+            {
+                Console.Error.WriteLine("get: " + string.Join("\nget: ", problems));
+                return 2;
+            }
             try
             {
-                using GrpcChannel channel = GrpcChannel.ForAddress(result.GetValue(server)!);
+                var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) };
+                tls?.ApplyTo(handler);
+                using GrpcChannel channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions { HttpHandler = handler });
                 response = await new StateQuery.StateQueryClient(channel).GetObjectsAsync(request, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: token);
             }
             catch (RpcException e)
             {
-                Console.Error.WriteLine($"get: {e.StatusCode}: {e.Status.Detail}");
+                Console.Error.WriteLine($"get: {SyncClient.Describe(e)}");
                 return 2;
             }
             Console.Write(result.GetValue(output) switch
@@ -56,18 +69,6 @@ internal static class GetCommand
             return response.Objects.Count == 0 && request.Name.Length > 0 ? 1 : 0;
         });
         return command;
-    }
-
-    /// <summary>Parses an absolute URL (System.CommandLine 2.0 has no converter for Uri: every --server failed).</summary>
-    private static Uri ParseUri(ArgumentResult result)
-    {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (Uri.TryCreate(text, UriKind.Absolute, out Uri? uri))
-        {
-            return uri;
-        }
-        result.AddError($"'{text}' is not an absolute URL (for example http://127.0.0.1:7443)");
-        return null!;
     }
 
     /// <summary>Columns KIND, NAMESPACE, NAME, STATE, DETAILS; then manifest problems.</summary>

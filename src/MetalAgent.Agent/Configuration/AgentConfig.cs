@@ -22,6 +22,15 @@ public sealed class AgentConfig
 
     public Uri? Server { get; set; }
 
+    /// <summary>PEM CA bundle the server's certificate must chain to (https).</summary>
+    public string? ServerCa { get; set; }
+
+    /// <summary>PEM client certificate naming this host (https).</summary>
+    public string? ClientCertificate { get; set; }
+
+    /// <summary>PEM private key of <see cref="ClientCertificate"/>.</summary>
+    public string? ClientKey { get; set; }
+
     public string StateDirectory { get; set; } = DefaultStateDirectory;
 
     public string Backend { get; set; } = "memory";
@@ -77,6 +86,9 @@ public sealed class AgentConfig
             HostName = Host ?? throw new InvalidOperationException("host is not set"),
             UnderlayPrefix = UnderlayPrefix ?? throw new InvalidOperationException("underlayPrefix is not set"),
             Server = Server,
+            ServerCaPath = ServerCa is null ? null : Path.GetFullPath(ServerCa),
+            ClientCertificatePath = ClientCertificate is null ? null : Path.GetFullPath(ClientCertificate),
+            ClientKeyPath = ClientKey is null ? null : Path.GetFullPath(ClientKey),
             StateDirectory = Path.GetFullPath(StateDirectory),
             Uplinks = uplinks,
             Workers = Workers,

@@ -193,6 +193,11 @@ public static class AgentConfigLoader
         {
             problems.Add($"flowCapacity: must be at least 16 per worker ({config.Workers * 16})");
         }
+        if (config.Server is not null && config.Host is not null && config.UnderlayPrefix is not null)
+        {
+            // https needs a CA, a client certificate and its key that load and match.
+            problems.AddRange(config.ToSettings().CheckServerTls());
+        }
     }
 
     /// <summary>A known key close to a misspelt one (case-insensitive match or at most two edits).</summary>

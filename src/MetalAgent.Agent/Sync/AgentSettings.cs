@@ -11,7 +11,18 @@ public sealed class AgentSettings
     /// <summary>The host's underlay /64, as sent in Hello.</summary>
     public required string UnderlayPrefix { get; init; }
 
+    /// <summary>The control plane: https:// with <see cref="ServerCaPath"/>, <see cref="ClientCertificatePath"/>
+    /// and <see cref="ClientKeyPath"/>, or http:// (the server serves plaintext on loopback only).</summary>
     public Uri? Server { get; init; }
+
+    /// <summary>PEM bundle of the CA(s) the server's certificate must chain to (the system store is not used).</summary>
+    public string? ServerCaPath { get; init; }
+
+    /// <summary>PEM client certificate naming this host (CN=host name, OU=host), optionally followed by intermediates.</summary>
+    public string? ClientCertificatePath { get; init; }
+
+    /// <summary>PEM private key of <see cref="ClientCertificatePath"/>.</summary>
+    public string? ClientKeyPath { get; init; }
 
     /// <summary>Directory of the persisted last good state and learned MACs (one per agent).</summary>
     public required string StateDirectory { get; init; }
@@ -31,6 +42,17 @@ public sealed class AgentSettings
 
     /// <summary>How often learned VM MACs are written while running.</summary>
     public TimeSpan MacPersistInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Every problem with the server URL and TLS files (empty when usable or when no server is set).</summary>
+    public IReadOnlyList<string> CheckServerTls()
+    {
+        var problems = new List<string>();
+        if (Server is not null)
+        {
+            ClientTlsMaterial.TryForServer(Server, ServerCaPath, ClientCertificatePath, ClientKeyPath, problems)?.Dispose();
+        }
+        return problems;
+    }
 
     public string SpecPath => Path.Combine(StateDirectory, "hostspec.json");
 

@@ -18,9 +18,11 @@ public sealed class SyncClient : IDisposable
     private readonly HostApplier _applier;
     private readonly ILogger _logger;
     private readonly GrpcChannel _channel;
+    private readonly ClientTlsMaterial? _tls;
     private readonly Lock _applyLock = new();
     private long _sessions;
     private long _nacks;
+    private long _failures;
     private bool _stopped;
 
     public SyncClient(AgentSettings settings, HostApplier applier, ILogger logger)
@@ -29,18 +31,18 @@ public sealed class SyncClient : IDisposable
         _applier = applier;
         _logger = logger;
         Uri server = settings.Server ?? throw new ArgumentException("the settings name no server", nameof(settings));
-        _channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions
+        _tls = ClientTlsMaterial.ForServer(server, settings.ServerCaPath, settings.ClientCertificatePath, settings.ClientKeyPath);
+        var handler = new SocketsHttpHandler
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                KeepAlivePingDelay = settings.KeepAlivePingDelay,
-                KeepAlivePingTimeout = settings.KeepAlivePingTimeout,
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                EnableMultipleHttp2Connections = true,
-            },
-        });
+            KeepAlivePingDelay = settings.KeepAlivePingDelay,
+            KeepAlivePingTimeout = settings.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            EnableMultipleHttp2Connections = true,
+        };
+        _tls?.ApplyTo(handler);
+        _channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions { HttpHandler = handler });
     }
 
     /// <summary>Streams opened so far (each reconnect adds one).</summary>
@@ -48,6 +50,12 @@ public sealed class SyncClient : IDisposable
 
     /// <summary>Updates refused so far.</summary>
     public long Nacks => Interlocked.Read(ref _nacks);
+
+    /// <summary>Sessions that ended without the agent asking (refused, failed to connect, or lost).</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Why the last session ended (for example a refusal's status and reason), or null.</summary>
+    public string? LastError { get; private set; }
 
     /// <summary>The last Nack sent, for status and tests.</summary>
     public Nack? LastNack { get; private set; }
@@ -57,9 +65,6 @@ public sealed class SyncClient : IDisposable
 
     /// <summary>True when the last update on the current stream was acknowledged: the agent holds what the server sent.</summary>
     public bool InSync { get; private set; }
-
-    /// <summary>Why the last stream ended, empty before the first failure.</summary>
-    public string LastError { get; private set; } = string.Empty;
 
     /// <summary>Runs sessions until <paramref name="token"/> is cancelled; never throws for server trouble.</summary>
     public async Task RunAsync(CancellationToken token)
@@ -84,12 +89,13 @@ public sealed class SyncClient : IDisposable
             }
             catch (RpcException e)
             {
-                reason = $"{e.StatusCode}: {e.Status.Detail}";
+                reason = Describe(e);
             }
             catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException)
             {
                 reason = e.Message;
             }
+            Interlocked.Increment(ref _failures);
             failures = progressed ? 1 : failures + 1;
             TimeSpan delay = Backoff(failures);
             (State, InSync, LastError) = (SyncState.Disconnected, false, reason);
@@ -105,6 +111,18 @@ public sealed class SyncClient : IDisposable
             State = SyncState.Connecting;
         }
         (State, InSync) = (SyncState.Stopped, false);
+    }
+
+    /// <summary>Status and detail, plus the innermost transport error (a TLS handshake failure says why).</summary>
+    internal static string Describe(RpcException e)
+    {
+        string text = $"{e.StatusCode}: {e.Status.Detail}";
+        Exception? inner = e.Status.DebugException;
+        while (inner?.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+        return inner is null || text.Contains(inner.Message, StringComparison.Ordinal) ? text : $"{text} ({inner.Message})";
     }
 
     /// <summary>Stops applying updates (an update being applied finishes first).</summary>
@@ -189,7 +207,11 @@ public sealed class SyncClient : IDisposable
         return progressed;
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _tls?.Dispose();
+    }
 }
 
 /// <summary>The sync stream's state.</summary>

@@ -203,7 +203,8 @@ public sealed class ControlPlaneConfig
 
             string? stateFile = _y.String(root, "stateFile", r.Child("stateFile"));
             TlsConfig? tls = ReadTls(root, r.Child("tls"));
-            if (tls is null && listenText is not null && !IPAddress.IsLoopback(listen.Address))
+            // A tls block that failed to read has its own errors; only a missing one is reported here.
+            if (tls is null && !root.Children.ContainsKey(new YamlScalarNode("tls")) && listenText is not null && !IPAddress.IsLoopback(listen.Address))
             {
                 errors.Required(r.Child("tls"), $"listening on {listen} (not loopback) requires TLS with client certificates");
             }

@@ -32,6 +32,16 @@ public sealed record ClientIdentity(ClientRoles Roles, string? Name)
 
     /// <summary>True when this caller may act as host <paramref name="host"/>.</summary>
     public bool MayActAsHost(string host) => Has(ClientRoles.Host) && (Name is null || string.Equals(Name, host, StringComparison.Ordinal));
+
+    /// <summary>Who the caller is, for refusals: "host certificate host-a", "operator certificate alice", ...</summary>
+    public string Describe() => Roles switch
+    {
+        ClientRoles.All when Name is null => "a plaintext loopback caller",
+        ClientRoles.Host => $"host certificate {Name}",
+        ClientRoles.Router => $"router certificate {Name}",
+        ClientRoles.Operator => $"operator certificate {Name}",
+        _ => $"caller {Name} ({Roles})",
+    };
 }
 
 /// <summary>Decides who a caller is; null refuses the call.</summary>
@@ -58,6 +68,17 @@ public sealed class CertificateIdentityResolver(bool allowLoopbackPlaintext) : I
         return allowLoopbackPlaintext && !http.Request.IsHttps && remote is not null && IPAddress.IsLoopback(remote)
             ? ClientIdentity.Development
             : null;
+    }
+
+    /// <summary>The refusal for a caller <see cref="Resolve"/> did not identify, saying what was missing.</summary>
+    public static RpcException NotIdentified(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        X509Certificate2? certificate = context.GetHttpContext().Connection.ClientCertificate;
+        string detail = certificate is null
+            ? "a client certificate is required (plaintext is served to loopback callers only)"
+            : $"the client certificate {certificate.Subject} names no role: its subject needs OU=host, OU=router or OU=operator and a CN";
+        return new RpcException(new Status(StatusCode.Unauthenticated, detail));
     }
 
     /// <summary>Reads role and name from a certificate's subject (OU=host|router|operator, CN=name).</summary>

@@ -9,7 +9,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using MetalAgent.Model.Validation;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -36,7 +38,9 @@ public sealed class ControlPlaneHostOptions
 
 /// <summary>The reference control plane running in-process: the gRPC services (HostSync, RouterView,
 /// StateQuery) on Kestrel (HTTP/2), fed by manifests that are reloaded on change (file-system watcher plus a
-/// periodic rescan). Plaintext only for now, so the listen address must be loopback.</summary>
+/// periodic rescan). With <see cref="ControlPlaneConfig.Tls"/> it serves TLS and requires a client certificate
+/// chaining to the configured client CA (whose subject names the caller's role, see
+/// <see cref="CertificateIdentityResolver"/>); without it, it serves plaintext on a loopback address only.</summary>
 public sealed class ControlPlaneHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -49,10 +53,12 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private Task _rescanLoop = Task.CompletedTask;
     private CancellationTokenSource? _pendingReload;
     private string _loadedDigest = string.Empty;
+    private readonly ServerTlsMaterial? _tls;
 
-    private ControlPlaneHost(WebApplication app, ControlPlaneRuntime runtime, string manifestsPath, ControlPlaneHostOptions options)
+    private ControlPlaneHost(WebApplication app, ControlPlaneRuntime runtime, string manifestsPath, ControlPlaneHostOptions options, ServerTlsMaterial? tls)
     {
         _app = app;
+        _tls = tls;
         Runtime = runtime;
         _manifestsPath = Path.GetFullPath(manifestsPath);
         _options = options;
@@ -77,7 +83,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         }
     }
 
-    /// <summary>The address clients connect to (http://127.0.0.1:port).</summary>
+    /// <summary>The address clients connect to (http://127.0.0.1:port, or https:// with TLS).</summary>
     public Uri Address { get; private set; } = null!;
 
     public ControlPlaneRuntime Runtime { get; }
@@ -85,21 +91,37 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     public ControlPlaneSnapshot Current => Runtime.Current;
 
     /// <summary>Loads the manifests, starts listening on <see cref="ControlPlaneConfig.Listen"/> and watching
-    /// <paramref name="manifestsPath"/> (a file or a directory).</summary>
+    /// <paramref name="manifestsPath"/> (a file or a directory). Throws <see cref="ConfigException"/> listing every
+    /// problem when the listen address is not loopback and no TLS is configured, or the TLS material does not load.</summary>
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneConfig config, string manifestsPath, ControlPlaneHostOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ControlPlaneHostOptions();
-        if (config.Tls is not null)
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Tls is null && !IPAddress.IsLoopback(config.Listen.Address))
         {
-            throw new NotSupportedException("TLS is configured, but this control plane build serves plaintext only; remove tls and listen on loopback");
+            // The configuration file reader refuses this too; configurations built in code reach here.
+            throw new ConfigException([new ValidationError("tls", ValidationErrorType.Required,
+                $"listening on {config.Listen} (not loopback) requires TLS with client certificates; plaintext is allowed on loopback only")]);
         }
-        if (!IPAddress.IsLoopback(config.Listen.Address))
+        ServerTlsMaterial? tls = config.Tls is null ? null : ServerTlsMaterial.Load(config.Tls);
+        try
         {
-            throw new InvalidOperationException($"refusing to serve plaintext on {config.Listen}: only loopback addresses are allowed without TLS");
+            return await StartCoreAsync(config, manifestsPath, options, tls, cancellationToken);
         }
-        IStateStore store = options.Store ?? (config.StateFile is { } file ? new JsonFileStateStore(file) : new MemoryStateStore());
-        var runtime = new ControlPlaneRuntime(new ControlPlaneEngine(config, store), options.Identities ?? new CertificateIdentityResolver(allowLoopbackPlaintext: true));
+        catch
+        {
+            tls?.Dispose();
+            throw;
+        }
+    }
 
+    private static async Task<ControlPlaneHost> StartCoreAsync(ControlPlaneConfig config, string manifestsPath, ControlPlaneHostOptions options, ServerTlsMaterial? tls, CancellationToken cancellationToken)
+    {
+        IStateStore store = options.Store ?? (config.StateFile is { } file ? new JsonFileStateStore(file) : new MemoryStateStore());
+        // With TLS every caller is identified by its certificate; without it (loopback only) every caller is a developer.
+        var runtime = new ControlPlaneRuntime(new ControlPlaneEngine(config, store), options.Identities ?? new CertificateIdentityResolver(allowLoopbackPlaintext: tls is null));
+
+        ILogger tlsLogger = (options.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger<ServerTlsMaterial>();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is not null)
@@ -108,7 +130,31 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(config.Listen, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(config.Listen, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (tls is not null)
+                {
+                    listen.UseHttps(https =>
+                    {
+                        https.ServerCertificate = tls.Certificate;
+                        if (tls.Intermediates.Count > 0)
+                        {
+                            https.ServerCertificateChain = tls.Intermediates;
+                        }
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (certificate, chain, _) =>
+                        {
+                            if (tls.ValidateClientCertificate(certificate, chain, out string? problem))
+                            {
+                                return true;
+                            }
+                            tlsLogger.LogWarning("refused a client certificate: {Problem}", problem);
+                            return false;
+                        };
+                    });
+                }
+            });
             // Agents hold one stream for days; keepalive pings find dead peers.
             kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
             kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
@@ -120,7 +166,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         app.MapGrpcService<RouterViewService>();
         app.MapGrpcService<StateQueryService>();
 
-        var host = new ControlPlaneHost(app, runtime, manifestsPath, options);
+        var host = new ControlPlaneHost(app, runtime, manifestsPath, options, tls);
         await host.ReloadAsync(cancellationToken: cancellationToken);
         await app.StartAsync(cancellationToken);
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -180,6 +226,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         _stop.Dispose();
         _reloadLock.Dispose();
         _pendingReload?.Dispose();
+        _tls?.Dispose();
     }
 
     /// <summary>The manifest files and a digest of their names and contents. A missing path reads as no files.</summary>

@@ -6,17 +6,22 @@ using MetalAgent.ControlPlane.State;
 using MetalAgent.ControlPlane.Sync;
 using MetalAgent.ControlPlane.V1;
 using MetalAgent.Model.V1;
+using Microsoft.Extensions.Hosting;
 
 namespace MetalAgent.ControlPlane.Server;
 
 /// <summary>The per-host state stream (delta-xDS style): Hello, then updates answered one at a time by
 /// Ack or Nack; deltas are computed against the last version the agent acknowledged.</summary>
-public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.HostSyncBase
+public sealed class HostSyncService(ControlPlaneRuntime runtime, IHostApplicationLifetime lifetime) : HostSync.HostSyncBase
 {
     public override async Task Stream(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream, ServerCallContext context)
     {
         ClientIdentity identity = runtime.Identities.Resolve(context)
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+            ?? throw CertificateIdentityResolver.NotIdentified(context);
+        if (!identity.Has(ClientRoles.Host))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not open a host stream: that needs a host certificate (OU=host)"));
+        }
         if (!await requestStream.MoveNext(context.CancellationToken))
         {
             return;
@@ -28,7 +33,8 @@ public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.Host
         Hello hello = requestStream.Current.Hello;
         HostConfig host = CheckHello(hello, identity, runtime.Engine.Config);
 
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Shutdown ends the stream at once (the agent reconnects) instead of waiting out Kestrel's shutdown timeout.
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         CancellationToken token = runtime.Connect(host.Name, session);
         try
         {
@@ -44,15 +50,18 @@ public sealed class HostSyncService(ControlPlaneRuntime runtime) : HostSync.Host
         }
     }
 
-    /// <summary>A host may only act as itself and must present the configured /64.</summary>
+    /// <summary>A host may only act as itself (the name in its certificate) and must present the configured /64.</summary>
     public static HostConfig CheckHello(Hello hello, ClientIdentity identity, ControlPlaneConfig config)
     {
+        ArgumentNullException.ThrowIfNull(hello);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(config);
+        if (!identity.MayActAsHost(hello.HostName))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{hello.HostName}: the {identity.Describe()} may not act as this host"));
+        }
         HostConfig host = config.FindHost(hello.HostName)
             ?? throw new RpcException(new Status(StatusCode.PermissionDenied, $"{hello.HostName}: not a configured host"));
-        if (!identity.MayActAsHost(host.Name))
-        {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{hello.HostName}: the client certificate does not name this host"));
-        }
         if (!IpPrefixValue.TryParse(hello.UnderlayPrefix, out IpPrefixValue prefix, out bool hostBits) || hostBits || prefix != host.UnderlayPrefix)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied,

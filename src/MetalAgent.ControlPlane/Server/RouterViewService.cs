@@ -2,19 +2,20 @@ using Grpc.Core;
 using MetalAgent.ControlPlane.Addressing;
 using MetalAgent.ControlPlane.State;
 using MetalAgent.ControlPlane.V1;
+using Microsoft.Extensions.Hosting;
 
 namespace MetalAgent.ControlPlane.Server;
 
 /// <summary>Streams the router view: the whole view first, then again after every change.</summary>
-public sealed class RouterViewService(ControlPlaneRuntime runtime) : RouterView.RouterViewBase
+public sealed class RouterViewService(ControlPlaneRuntime runtime, IHostApplicationLifetime lifetime) : RouterView.RouterViewBase
 {
     public override async Task Watch(RouterHello request, IServerStreamWriter<RouterViewUpdate> responseStream, ServerCallContext context)
     {
         ClientIdentity identity = runtime.Identities.Resolve(context)
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+            ?? throw CertificateIdentityResolver.NotIdentified(context);
         if (!identity.Has(ClientRoles.Router))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "the router view is for the router"));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not watch the router view: that needs the router certificate (OU=router)"));
         }
         IpAddressValue configured = runtime.Engine.Config.RouterUnderlayAddress;
         if (request.UnderlayAddress.Length > 0
@@ -24,7 +25,9 @@ public sealed class RouterViewService(ControlPlaneRuntime runtime) : RouterView.
                 $"{request.RouterName}: underlay address {request.UnderlayAddress} does not match the configured {configured}"));
         }
         ulong sent = 0;
-        CancellationToken token = context.CancellationToken;
+        // Shutdown ends the stream at once instead of waiting out Kestrel's shutdown timeout.
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        CancellationToken token = watch.Token;
         try
         {
             while (!token.IsCancellationRequested)

@@ -13,7 +13,7 @@ public sealed class StateQueryService(ControlPlaneRuntime runtime) : StateQuery.
         ClientIdentity identity = Identify(context);
         if (!identity.Has(ClientRoles.Operator) && !(identity.Name is not null && identity.MayActAsHost(request.Host)))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "only operators and the host itself may read a host's state"));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not read {request.Host}'s state: only operators and the host itself may"));
         }
         if (!runtime.Current.Hosts.TryGetValue(request.Host, out VersionedHostState? state))
         {
@@ -36,9 +36,10 @@ public sealed class StateQueryService(ControlPlaneRuntime runtime) : StateQuery.
 
     public override Task<GetObjectsResponse> GetObjects(GetObjectsRequest request, ServerCallContext context)
     {
-        if (!Identify(context).Has(ClientRoles.Operator))
+        ClientIdentity identity = Identify(context);
+        if (!identity.Has(ClientRoles.Operator))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "object status is for operators"));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{identity.Describe()} may not read object status: that needs an operator certificate (OU=operator)"));
         }
         ControlPlaneSnapshot snapshot = runtime.Current;
         var response = new GetObjectsResponse();
@@ -88,5 +89,5 @@ public sealed class StateQueryService(ControlPlaneRuntime runtime) : StateQuery.
     }
 
     private ClientIdentity Identify(ServerCallContext context) =>
-        runtime.Identities.Resolve(context) ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "no acceptable client certificate"));
+        runtime.Identities.Resolve(context) ?? throw CertificateIdentityResolver.NotIdentified(context);
 }
