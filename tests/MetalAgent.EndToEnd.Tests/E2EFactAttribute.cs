@@ -50,20 +50,3 @@ public sealed class E2ETheoryAttribute : TheoryAttribute
         }
     }
 }
-
-/// <summary>An end-to-end fact over the internet path: also skipped while metalagent has no router verb.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class InternetFactAttribute : FactAttribute
-{
-    public InternetFactAttribute()
-    {
-        if (!E2EFactAttribute.CanRun)
-        {
-            Skip = E2EFactAttribute.MissingReason;
-        }
-        else if (!Kit.Support.Router)
-        {
-            Skip = Kit.Support.RouterMissingReason;
-        }
-    }
-}

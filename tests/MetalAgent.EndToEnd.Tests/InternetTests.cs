@@ -16,7 +16,7 @@ public sealed class InternetTests(Topology topology)
 
     private string Internet => topology.InternetNs;
 
-    [InternetFact]
+    [E2EFact]
     public async Task Web1_reaches_the_internet_from_its_virtual_ip()
     {
         IPAddress vip = await topology.PublicIpAsync("VirtualIP", "virtualip-sample");
@@ -27,7 +27,7 @@ public sealed class InternetTests(Topology topology)
         Assert.Equal(vip, Assert.Single(server.Peers).Address);
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Web1_is_reachable_on_its_virtual_ip_from_the_internet()
     {
         IPAddress vip = await topology.PublicIpAsync("VirtualIP", "virtualip-sample");
@@ -39,7 +39,7 @@ public sealed class InternetTests(Topology topology)
         Assert.Equal(Topology.InternetServer, Assert.Single(web1.Peers).Address);
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Web2_reaches_the_internet_through_the_nat_gateway_inside_its_port_range()
     {
         (IPAddress natIp, int first, int last) = await topology.NatSliceAsync("host-b", "web-2");
@@ -60,7 +60,7 @@ public sealed class InternetTests(Topology topology)
         Assert.Equal(5, server.Peers.Select(p => p.Port).Distinct().Count());
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Web2_reaches_ipv4_internet_from_its_ipv6_address_through_nat64()
     {
         (IPAddress natIp, int first, int last) = await topology.NatSliceAsync("host-b", "web-2");
@@ -74,7 +74,7 @@ public sealed class InternetTests(Topology topology)
         Assert.InRange(peer.Port, first, last);
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Db1_egress_policy_keeps_it_from_the_internet()
     {
         using var server = new EchoServer(Internet, "internet", AddressFamily.InterNetwork, 8080);
@@ -85,7 +85,7 @@ public sealed class InternetTests(Topology topology)
         Assert.Single(server.Peers);
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Networks_without_nat_or_virtual_ip_do_not_reach_the_internet()
     {
         using var server = new EchoServer(Internet, "internet", AddressFamily.InterNetwork, 8004);
@@ -96,7 +96,7 @@ public sealed class InternetTests(Topology topology)
         Assert.Single(server.Peers);
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Public_load_balancer_spreads_new_connections_over_web1_and_web2()
     {
         IPAddress lb = await OwnLoadBalancerIpAsync(topology["web-1"], topology["web-2"]);
@@ -117,7 +117,7 @@ public sealed class InternetTests(Topology topology)
         Assert.All(web1.Peers.Concat(web2.Peers), p => Assert.True(p.Address.Equals(Topology.InternetServer) || p.Address.Equals(Topology.InternetServer2), p.ToString()));
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Established_load_balancer_connection_survives_adding_a_target()
     {
         IPAddress lb = await OwnLoadBalancerIpAsync(topology["web-1"], topology["web-2"]);
@@ -162,7 +162,7 @@ public sealed class InternetTests(Topology topology)
     /// socket port finishes it; forwarded unfinished, the NAT's incremental update would reach web-2 wrong and
     /// its kernel would drop the SYN-ACK (TcpInCsumErrors).
     /// </summary>
-    [InternetFact]
+    [E2EFact]
     public async Task Internet_hosts_with_checksum_offload_reach_web2_through_the_nat_gateway()
     {
         using var server = new EchoServer(Internet, "internet", AddressFamily.InterNetwork, 8005);

@@ -112,7 +112,7 @@ public sealed class LifecycleTests(Topology topology)
         await AgentResyncedAsync("host-a");
     }
 
-    [InternetFact]
+    [E2EFact]
     public async Task Killed_agent_resumes_established_virtual_ip_connections()
     {
         IPAddress vip = await topology.PublicIpAsync("VirtualIP", "virtualip-sample");

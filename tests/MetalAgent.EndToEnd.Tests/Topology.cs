@@ -9,7 +9,7 @@ namespace MetalAgent.EndToEnd.Tests;
 /// <summary>
 /// The one topology of a test run (an xunit collection fixture), built from network namespaces:
 /// <code>
-///   mgmt: control plane (plaintext on 127.0.0.1:7443; each host reaches it through its own loopback)
+///   mgmt ns: control plane, TLS on [fc00:ffff::1]:7443 (bridge "mgmt"; host-a, host-b and router attached by veths)
 ///
 ///   host-a ns: agent A ── uplink ═══ veth ═══ host-a ┐
 ///     TAP vm-web-1 ─▶ web-1 ns                        │ underlay ns: IPv6 forwarding, fe80::1 on every
@@ -55,8 +55,8 @@ public sealed class Topology : IAsyncLifetime
 
     internal ServiceProcess ControlPlane { get; private set; } = null!;
 
-    /// <summary>The underlay router (null while <c>metalagent router</c> does not exist).</summary>
-    internal ServiceProcess? Router { get; private set; }
+    /// <summary>The underlay router (<c>metalagent router</c>).</summary>
+    internal ServiceProcess Router { get; private set; } = null!;
 
     internal string RouterNs { get; private set; } = string.Empty;
 
@@ -82,6 +82,8 @@ public sealed class Topology : IAsyncLifetime
     internal StateQuery.StateQueryClient Query => new(_channel!);
 
     internal RouterView.RouterViewClient RouterViewClient => new(_channel!);
+
+    internal ManagementNetwork Management => _management!;
 
     public async Task InitializeAsync()
     {
@@ -269,7 +271,7 @@ public sealed class Topology : IAsyncLifetime
         Directory.CreateDirectory(manifests);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "quickstart.yaml"), Path.Combine(manifests, "quickstart.yaml"));
         ManagementNs = Run.AddNamespace("mgmt", ipv6: true);
-        _management = new ManagementNetwork(Run, ManagementNs, Support.Tls);
+        _management = new ManagementNetwork(Run.Directory, ManagementNs);
         string management = _management.ServerConfig;
         string config = Path.Combine(Run.Directory, "controlplane.yaml");
         File.WriteAllText(config, $$"""
@@ -348,17 +350,15 @@ public sealed class Topology : IAsyncLifetime
             _agents[host] = agent;
             agent.Start();
         }
-        if (Support.Router)
-        {
-            Router = new ServiceProcess(Run, "router", RouterNs,
-            [
-                "router", .. _routerServerArgs,
-                "--underlay-device", "underlay", "--underlay-address", RouterUnderlay, "--underlay-gateway", "fe80::1",
-                "--internet-device", "internet", "--internet-address", RouterInternetIpv4 + "/24", "--internet-address", RouterInternetIpv6 + "/64",
-            ]);
-            Router.Start();
-        }
-        await Task.WhenAll(_agents.Values.Select(a => a.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(60))));
+        Router = new ServiceProcess(Run, "router", RouterNs,
+        [
+            "router", .. _routerServerArgs,
+            "--underlay-device", "underlay", "--underlay-address", RouterUnderlay, "--underlay-gateway", "fe80::1",
+            "--internet-device", "internet", "--internet-address", RouterInternetIpv4 + "/24", "--internet-address", RouterInternetIpv6 + "/64",
+        ]);
+        Router.Start();
+        await Task.WhenAll(_agents.Values.Select(a => a.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(60)))
+            .Append(Router.WaitForLineAsync("router view version", TimeSpan.FromSeconds(60))));
         await Task.WhenAll(guests.Values.Select(AttachGuestAsync));
     }
 

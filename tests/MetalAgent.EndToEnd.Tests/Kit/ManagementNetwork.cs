@@ -7,66 +7,48 @@ using Grpc.Net.Client;
 namespace MetalAgent.EndToEnd.Tests.Kit;
 
 /// <summary>
-/// How the agents, the router and the tests reach the control plane, which runs in the management namespace.
-/// With TLS (agents take client certificates): a bridge "mgmt" there holds fc00:ffff::1, every other
-/// participant gets a veth into it and an address of its own, the control plane listens on
-/// [fc00:ffff::1]:7443 and requires client certificates the test CA issued (OU host/router/operator, CN name).
-/// Without: the control plane listens on loopback only, and each participant reaches it through a forwarder
-/// that listens on its own loopback.
+/// How the agents, the router and the tests reach the control plane, which runs in the management namespace:
+/// a bridge "mgmt" there holds fc00:ffff::1, every other participant gets a veth into it and an address of
+/// its own, and the control plane listens on [fc00:ffff::1]:7443 with TLS, requiring client certificates the
+/// run's own CA issued (OU host/router/operator, CN name).
 /// </summary>
 internal sealed class ManagementNetwork : IDisposable
 {
     public const int Port = 7443;
     public static readonly IPAddress ServerAddress = IPAddress.Parse("fc00:ffff::1");
 
-    private readonly TestRun _run;
-    private readonly List<TcpForwarder> _forwarders = [];
-    private readonly TestCertificateAuthority? _ca;
+    private readonly TestCertificateAuthority _ca;
     private readonly (string Certificate, string Key) _server;
     private int _nextAddress = 0x10;
 
-    public ManagementNetwork(TestRun run, string ns, bool tls)
+    public ManagementNetwork(string directory, string ns)
     {
-        _run = run;
         Namespace = ns;
-        Tls = tls;
-        if (tls)
-        {
-            _ca = new TestCertificateAuthority(Path.Combine(run.Directory, "pki"));
-            _server = _ca.IssueServer("controlplane", ServerAddress);
-            Command.Run("ip", "-n", ns, "link", "add", "mgmt", "type", "bridge");
-            Command.Run("ip", "-n", ns, "link", "set", "mgmt", "up");
-            Command.Run("ip", "-n", ns, "addr", "add", ServerAddress + "/64", "dev", "mgmt", "nodad");
-        }
+        _ca = new TestCertificateAuthority(Path.Combine(directory, "pki"));
+        _server = _ca.IssueServer("controlplane", ServerAddress);
+        Command.Run("ip", "-n", ns, "link", "add", "mgmt", "type", "bridge");
+        Command.Run("ip", "-n", ns, "link", "set", "mgmt", "up");
+        Command.Run("ip", "-n", ns, "addr", "add", ServerAddress + "/64", "dev", "mgmt", "nodad");
     }
 
     public string Namespace { get; }
 
-    public bool Tls { get; }
-
     /// <summary>The URL clients use.</summary>
-    public string ServerUrl => Tls ? $"https://[{ServerAddress}]:{Port}" : $"http://127.0.0.1:{Port}";
+    public static string ServerUrl => $"https://[{ServerAddress}]:{Port}";
 
     /// <summary>The control plane configuration's listen line and TLS block.</summary>
-    public string ServerConfig => Tls
-        ? $"""
-            listen: "[{ServerAddress}]:{Port}"
-            tls:
-              certificate: {_server.Certificate}
-              key: {_server.Key}
-              clientCa: {_ca!.CertificatePath}
-            """
-        : $"listen: 127.0.0.1:{Port}";
+    public string ServerConfig => $"""
+        listen: "[{ServerAddress}]:{Port}"
+        tls:
+          certificate: {_server.Certificate}
+          key: {_server.Key}
+          clientCa: {_ca.CertificatePath}
+        """;
 
-    /// <summary>Connects <paramref name="ns"/> to the control plane (a veth into the bridge, or a loopback forwarder)
-    /// and returns the <c>--server</c> (and, with TLS, <c>--ca/--cert/--key</c>) arguments for a client with that identity.</summary>
+    /// <summary>Connects <paramref name="ns"/> to the management bridge and returns the <c>--server --ca --cert --key</c>
+    /// arguments for a client with that identity.</summary>
     public List<string> Attach(string ns, string role, string name)
     {
-        if (!Tls)
-        {
-            _forwarders.Add(new TcpForwarder(ns, new IPEndPoint(IPAddress.Loopback, Port), Namespace, new IPEndPoint(IPAddress.Loopback, Port)));
-            return ["--server", ServerUrl];
-        }
         string port = "m-" + name;
         Command.Run("ip", "-n", Namespace, "link", "add", port, "type", "veth", "peer", "name", "mgmt", "netns", ns);
         Command.Run("ip", "-n", Namespace, "link", "set", port, "master", "mgmt", "up");
@@ -74,19 +56,20 @@ internal sealed class ManagementNetwork : IDisposable
         Command.Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.mgmt.disable_ipv6=0");
         Command.Run("ip", "-n", ns, "link", "set", "mgmt", "up");
         Command.Run("ip", "-n", ns, "addr", "add", $"fc00:ffff::{_nextAddress++:x}/64", "dev", "mgmt", "nodad");
-        (string certificate, string key) = _ca!.IssueClient(role, name);
+        (string certificate, string key) = _ca.IssueClient(role, name);
         return ["--server", ServerUrl, "--ca", _ca.CertificatePath, "--cert", certificate, "--key", key];
     }
 
     /// <summary>A channel from the test process (entering the management namespace for each connection),
-    /// as an operator; <paramref name="role"/>/<paramref name="name"/> pick another identity, null none at all.</summary>
-    public GrpcChannel Channel(string? role = "operator", string name = "e2e")
+    /// as an operator; <paramref name="role"/>/<paramref name="name"/> pick another identity, null none at all;
+    /// <paramref name="tls"/> false tries plaintext.</summary>
+    public GrpcChannel Channel(string? role = "operator", string name = "e2e", bool tls = true)
     {
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (context, token) =>
             {
-                IPEndPoint target = Tls ? new IPEndPoint(ServerAddress, Port) : new IPEndPoint(IPAddress.Loopback, Port);
+                var target = new IPEndPoint(ServerAddress, Port);
                 Socket socket = NamespaceSockets.Create(Namespace, target.AddressFamily);
                 try
                 {
@@ -101,10 +84,10 @@ internal sealed class ManagementNetwork : IDisposable
                 }
             },
         };
-        if (Tls)
+        if (tls)
         {
             var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-            policy.CustomTrustStore.Add(_ca!.Certificate);
+            policy.CustomTrustStore.Add(_ca.Certificate);
             handler.SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy, CertificateRevocationCheckMode = X509RevocationMode.NoCheck };
             if (role is not null)
             {
@@ -112,15 +95,8 @@ internal sealed class ManagementNetwork : IDisposable
                 handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(certificate, key)];
             }
         }
-        return GrpcChannel.ForAddress(ServerUrl, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        return GrpcChannel.ForAddress(tls ? ServerUrl : $"http://[{ServerAddress}]:{Port}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
     }
 
-    public void Dispose()
-    {
-        foreach (TcpForwarder f in _forwarders)
-        {
-            f.Dispose();
-        }
-        _ca?.Dispose();
-    }
+    public void Dispose() => _ca.Dispose();
 }
