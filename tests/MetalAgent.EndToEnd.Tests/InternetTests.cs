@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using MetalAgent.ControlPlane.V1;
 using MetalAgent.EndToEnd.Tests.Kit;
 
 namespace MetalAgent.EndToEnd.Tests;
@@ -115,6 +118,19 @@ public sealed class InternetTests(Topology topology)
         Assert.True(served.ContainsKey("web-1") && served.ContainsKey("web-2"), "targets: " + string.Join(", ", served));
         // Direct server return: the targets see the internet clients' own addresses.
         Assert.All(web1.Peers.Concat(web2.Peers), p => Assert.True(p.Address.Equals(Topology.InternetServer) || p.Address.Equals(Topology.InternetServer2), p.ToString()));
+    }
+
+    [E2EFact]
+    public async Task Router_view_lets_either_host_serve_the_load_balancer_ip()
+    {
+        IPAddress lb = await topology.PublicIpAsync("LoadBalancer", "loadbalancer-sample");
+        using GrpcChannel channel = topology.Management.Channel("router", "router");
+        using AsyncServerStreamingCall<RouterViewUpdate> watch = new RouterView.RouterViewClient(channel)
+            .Watch(new RouterHello { RouterName = "router" }, deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        PublicIpRoute route = Assert.Single(watch.ResponseStream.Current.Routes, r => r.Ip == lb.ToString());
+        Assert.Equal(PublicIpKind.LoadBalancer, route.Kind);
+        Assert.Equal(["host-a", "host-b"], route.Owners.Select(o => o.Host).Order(StringComparer.Ordinal));
     }
 
     [E2EFact]

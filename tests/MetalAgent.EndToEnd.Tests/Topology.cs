@@ -7,24 +7,23 @@ using MetalAgent.EndToEnd.Tests.Kit;
 namespace MetalAgent.EndToEnd.Tests;
 
 /// <summary>
-/// The one topology of a test run (an xunit collection fixture), built from network namespaces:
+/// The one topology of a test run (an xunit collection fixture), built from network namespaces named
+/// "mae-PIDt-ROLE":
 /// <code>
-///   mgmt ns: control plane, TLS on [fc00:ffff::1]:7443 (bridge "mgmt"; host-a, host-b and router attached by veths)
+///  mgmt: control plane, TLS on [fc00:ffff::1]:7443 ── bridge "mgmt" ── veths to host-a, host-b, router
 ///
-///   host-a ns: agent A ── uplink ═══ veth ═══ host-a ┐
-///     TAP vm-web-1 ─▶ web-1 ns                        │ underlay ns: IPv6 forwarding, fe80::1 on every
-///     TAP vm-db-1  ─▶ db-1 ns                         ├ port (each uplink's next hop), routes
-///     TAP vm-other-1 ▶ other-1 ns                     │ fc00:1:a::/64 → host-a, fc00:1:b::/64 → host-b,
-///   host-b ns: agent B ── uplink ═══ veth ═══ host-b ┘ fc00:0:ff::1 → router
-///     TAP vm-web-2 ─▶ web-2 ns                            │
-///     TAP vm-batch-1 ▶ batch-1 ns        router ns: metalagent router ── underlay (AF_PACKET)
-///                                                          └─ internet (AF_PACKET, 198.51.100.1, 2001:db8:eeee::1)
-///                                                               ═══ veth ═══ internet ns: eth0 198.51.100.10/.11,
-///                                                                  2001:db8:eeee::10; 203.0.113.0/24 and
-///                                                                  2001:db8:ffff::/48 via the router
+///  web-1 ─┐ TAPs (created by the agent in     ┌──────────── underlay ─────────────┐
+///  db-1  ─┼ the guests' namespaces)  host-a ──│ uplink veth   IPv6 forwarding,     │
+///  other-1┘  agent A, 2 workers               │ fe80::1 on every port (each        │
+///  web-2  ─┐                          host-b ──│ uplink's next hop); routes         │
+///  batch-1 ┘ agent B, 1 worker                │ fc00:1:a::/64, fc00:1:b::/64 on    │
+///  (web-3: bound on host-a, added by tests)   │ link; fc00:0:ff::1 → router        │
+///                                             └────────────────┬───────────────────┘
+///  internet: 198.51.100.10/.11, 2001:db8:eeee::10 ── veth ── router: metalagent router
+///            203.0.113.0/24, 2001:db8:ffff::/48 via the router   (AF_PACKET on both links)
 /// </code>
-/// Every namespace is named "mae-PIDt-ROLE"; each agent creates its guests' TAP devices right in the guests'
-/// namespaces (port bindings "id=device@namespace"), where DHCP clients configure them.
+/// The agents resolve their gateway and answer neighbour solicitations for their /128s themselves; the
+/// router answers ARP/ND for its own addresses. Guests get their configuration from real DHCP clients.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes fixtures through IAsyncLifetime.DisposeAsync")]
 public sealed class Topology : IAsyncLifetime
@@ -46,6 +45,7 @@ public sealed class Topology : IAsyncLifetime
     private ManagementNetwork? _management;
     private List<string> _routerServerArgs = [];
     private GrpcChannel? _channel;
+    private bool _disposed;
 
     internal TestRun Run { get; private set; } = null!;
 
@@ -81,8 +81,6 @@ public sealed class Topology : IAsyncLifetime
     /// <summary>The control plane's query service (reached inside the management namespace).</summary>
     internal StateQuery.StateQueryClient Query => new(_channel!);
 
-    internal RouterView.RouterViewClient RouterViewClient => new(_channel!);
-
     internal ManagementNetwork Management => _management!;
 
     public async Task InitializeAsync()
@@ -105,12 +103,13 @@ public sealed class Topology : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
-        if (Run is null)
+        if (Run is null || _disposed)
         {
-            return;
+            return Task.CompletedTask;
         }
+        _disposed = true;
         _channel?.Dispose();
         _management?.Dispose();
         foreach (ServiceProcess agent in _agents.Values)
@@ -126,16 +125,7 @@ public sealed class Topology : IAsyncLifetime
         {
             throw new InvalidOperationException("the topology left behind: " + string.Join("; ", left));
         }
-        await Task.CompletedTask;
-    }
-
-    /// <summary>Restarts an agent with the same arguments and waits until it applied state again.</summary>
-    internal async Task StartAgentAsync(string host)
-    {
-        ServiceProcess agent = _agents[host];
-        int mark = agent.LineCount;
-        agent.Start();
-        await agent.WaitForLineAsync("applied state version", TimeSpan.FromSeconds(30), mark);
+        return Task.CompletedTask;
     }
 
     /// <summary>The agent's local control socket (status, flows, trace).</summary>
