@@ -175,6 +175,16 @@ public sealed class LocalControlTests(LocalControlFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void Trace_reads_a_frame_given_in_hex()
+    {
+        Assert.Equal(new byte[] { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 8, 6, 0 }, TraceCommand.ParseHexFrame("ff:ff:ff:ff:ff:ff 020000000001\n0806 00", out _));
+        Assert.Null(TraceCommand.ParseHexFrame("0806 0", out string? odd));
+        Assert.Equal("not an even number of hex digits", odd);
+        Assert.Null(TraceCommand.ParseHexFrame("0806", out string? shortFrame));
+        Assert.Equal("2 bytes: shorter than an Ethernet header (14)", shortFrame);
+    }
+
+    [Fact]
     public void Trace_builds_frames_the_parser_reads_back()
     {
         Dataplane.Runtime.BoundSnapshot live = _agent.Host.Dataplane.Current!;

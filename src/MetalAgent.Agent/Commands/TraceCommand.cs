@@ -23,6 +23,7 @@ internal static class TraceCommand
         var packet = new Argument<string[]>("PACKET") { Description = "PROTO SRC[:PORT] DST[:PORT], for example: tcp 10.0.0.1:40000 10.0.0.2:80 (IPv6 as [fd10::1]:80)", Arity = ArgumentArity.ZeroOrMore };
         var port = new Option<string>("--port") { Description = "the port the packet enters: an interface id or the uplink name", Required = true };
         var pcap = new Option<FileInfo?>("--pcap") { Description = "trace the frames of a capture (Ethernet) instead of one described packet" };
+        var hex = new Option<string?>("--packet") { Description = "trace one whole Ethernet frame given in hex (spaces and colons allowed) instead of a described packet" };
         var flags = new Option<string?>("--flags") { Description = "TCP flags, letters out of SAFRPU (default S)" };
         var srcMac = new Option<string?>("--src-mac") { Description = "source MAC (VM port; default the VM's learned or pinned MAC)" };
         var underlaySrc = new Option<string?>("--underlay-src") { Description = "outer IPv6 source (uplink; default the router's underlay address)" };
@@ -32,20 +33,31 @@ internal static class TraceCommand
         var state = new Option<FileInfo?>("--state") { Description = "trace offline against a host state file (HostSpec JSON) instead of the running agent" };
         var command = new Command("trace", "Run a packet through the live tables without forwarding it and print the verdict")
         {
-            packet, port, pcap, flags, srcMac, underlaySrc, underlayDst, ttl, payload, state,
+            packet, port, pcap, hex, flags, srcMac, underlaySrc, underlayDst, ttl, payload, state,
         };
         common.AddTo(command);
         command.SetAction(async (result, token) =>
         {
             var request = new TraceRequest { Port = result.GetValue(port)! };
             string[] words = result.GetValue(packet) ?? [];
-            if (result.GetValue(pcap) is { } file)
+            FileInfo? file = result.GetValue(pcap);
+            string? frameHex = result.GetValue(hex);
+            if ((words.Length > 0 ? 1 : 0) + (file is null ? 0 : 1) + (frameHex is null ? 0 : 1) > 1)
             {
-                if (words.Length > 0)
+                Console.Error.WriteLine("trace: give one of a packet description, --packet HEX or --pcap FILE");
+                return 2;
+            }
+            if (frameHex is not null)
+            {
+                if (ParseHexFrame(frameHex, out string? hexProblem) is not { } frame)
                 {
-                    Console.Error.WriteLine("trace: give either a packet description or --pcap, not both");
+                    Console.Error.WriteLine("trace: --packet: " + hexProblem);
                     return 2;
                 }
+                request.Frames.Add(ByteString.CopyFrom(frame));
+            }
+            else if (file is not null)
+            {
                 try
                 {
                     request.Frames.AddRange(PcapFiles.ReadAll(file.FullName).Select(ByteString.CopyFrom));
@@ -83,6 +95,30 @@ internal static class TraceCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A whole frame written in hex (whitespace and colons between digits allowed); null with a
+    /// problem when it is not hex or shorter than an Ethernet header.</summary>
+    internal static byte[]? ParseHexFrame(string text, out string? problem)
+    {
+        string digits = new([.. text.Where(c => !char.IsWhiteSpace(c) && c != ':')]);
+        byte[] frame;
+        try
+        {
+            frame = Convert.FromHexString(digits);
+        }
+        catch (FormatException)
+        {
+            problem = "not an even number of hex digits";
+            return null;
+        }
+        if (frame.Length < 14)
+        {
+            problem = $"{frame.Length} bytes: shorter than an Ethernet header (14)";
+            return null;
+        }
+        problem = null;
+        return frame;
     }
 
     /// <summary>"PROTO SRC[:PORT] DST[:PORT]" into a description; null with a problem when malformed.</summary>
