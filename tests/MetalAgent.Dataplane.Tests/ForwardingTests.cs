@@ -28,6 +28,19 @@ public class ForwardingTests
     }
 
     [Fact]
+    public void Replies_to_a_connection_from_an_lb_alias_address_return_to_the_vm_that_opened_it()
+    {
+        Model.V1.HostSpec spec = TestHost.Spec();
+        spec.PolicyRules[0].Peers.Add(new Model.V1.PolicyPeerSpec { Cidr = "203.0.113.20/32" });
+        using var f = new PipelineFixture(spec);
+        // vm-a owns 203.0.113.20 as an LB alias and opens a connection from it to vm-b on this host.
+        f.Expect("vm-a", Eth(VmMacA, Any, Tcp("203.0.113.20", "10.0.0.2", 33000, 5432)), "vm-b");
+        byte[] reply = f.Expect("vm-b", Eth(VmMacB, Any, Tcp("10.0.0.2", "203.0.113.20", 5432, 33000, syn: true, ack: true)), "vm-a");
+        var ip = (IPv4Packet)Parse(reply).PayloadPacket;
+        Assert.Equal(IPAddress.Parse("203.0.113.20"), ip.DestinationAddress);
+    }
+
+    [Fact]
     public void Arp_for_another_address_is_dropped() =>
         new PipelineFixture(learnA: false).ExpectDrop("vm-a", ArpRequest(VmMacA, "10.0.0.1", target: "10.0.0.2"), "arp_not_for_gateway");
 

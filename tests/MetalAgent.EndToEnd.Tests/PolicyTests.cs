@@ -35,10 +35,7 @@ public sealed class PolicyTests(Topology topology)
         Assert.Equal("db-1 hello from web-2", reply);
     }
 
-    [E2EFact(Skip = "product bug: web-1's SYN from the LB IP 203.0.113.3 (its alias) passes anti-spoofing and db-1's ingress "
-        + "policy and host-a records the flow as established, but db-1's SYN-ACK to 203.0.113.3 never reaches web-1 (tcpdump in "
-        + "web-1 shows only SYN retransmits, no drop is counted): the reply is routed towards the load balancer / default route "
-        + "instead of back along the connection's flow.")]
+    [E2EFact]
     public async Task Db1_accepts_5432_from_the_web_load_balancers_address()
     {
         // A target owns its load balancer's IP (an alias it may send from); the policy admits the LB labelled app: web.

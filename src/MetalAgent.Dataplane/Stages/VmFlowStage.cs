@@ -46,7 +46,7 @@ public static class VmFlowStage
             flows.Touch(id, ctx.Worker.Now);
             ref FlowState flow = ref flows.Value(id);
             TrackTcp(ref flow, in h, direction);
-            return Established(ref ctx, in sender, ref flow, direction);
+            return Established(ref ctx, iface, in sender, ref flow, direction);
         }
         if (ConntrackState.IsLaterFragment(in h))
         {
@@ -55,7 +55,7 @@ public static class VmFlowStage
         return NewFlow(ref ctx, iface, in sender, in key);
     }
 
-    private static Verdict Established(ref PacketContext ctx, in InterfaceEntry sender, ref FlowState flow, int direction)
+    private static Verdict Established(ref PacketContext ctx, int iface, in InterfaceEntry sender, ref FlowState flow, int direction)
     {
         ref PacketHeaders h = ref ctx.Headers;
         switch (flow.Kind)
@@ -77,6 +77,12 @@ public static class VmFlowStage
             case FlowKind.LoadBalanced when direction == 0:
                 Ttl.Decrement(ctx.Frame, in h);
                 return ToLoadBalancerTarget(ref ctx, flow.LoadBalancer, flow.Target);
+            case FlowKind.Routed when direction == 1 && flow.Interface != iface && (uint)flow.Interface < (uint)ctx.Tables.Interfaces.Length:
+                // A reply goes back to the local VM that opened the connection, wherever routing would
+                // send its address: an LB alias IP is owned by several targets, and the route for it
+                // may name another one (or none).
+                Ttl.Decrement(ctx.Frame, in h);
+                return DeliverStage.ToInterface(ref ctx, flow.Interface, h.L3Offset, h.L3End);
             default:
                 return Route(ref ctx, in sender);
         }
