@@ -64,6 +64,13 @@ public sealed class TapPortTests
             Assert.Equal(outbound, Assert.Single(outside.Receive(1, TimeSpan.FromSeconds(10))));
 
             second.Delete();
+            // The kernel unregisters the device once the last queue fd is released, which may finish
+            // a moment after close returns (a packet socket on it, deferred queue teardown).
+            DateTime gone = DateTime.UtcNow.AddSeconds(10);
+            while (TapPort.Exists(device, ns.Name) && DateTime.UtcNow < gone)
+            {
+                Thread.Sleep(20);
+            }
             Assert.False(TapPort.Exists(device, ns.Name));
         }
         finally

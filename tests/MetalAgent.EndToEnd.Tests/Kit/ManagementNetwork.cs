@@ -60,6 +60,13 @@ internal sealed class ManagementNetwork : IDisposable
         return ["--server", ServerUrl, "--ca", _ca.CertificatePath, "--cert", certificate, "--key", key];
     }
 
+    /// <summary>The <c>--server --ca --cert --key</c> arguments of an operator's CLI run inside the management namespace.</summary>
+    public List<string> OperatorArguments(string name)
+    {
+        (string certificate, string key) = _ca.IssueClient("operator", name);
+        return ["--server", ServerUrl, "--ca", _ca.CertificatePath, "--cert", certificate, "--key", key];
+    }
+
     /// <summary>A channel from the test process (entering the management namespace for each connection),
     /// as an operator; <paramref name="role"/>/<paramref name="name"/> pick another identity, null none at all;
     /// <paramref name="tls"/> false tries plaintext.</summary>
