@@ -22,7 +22,9 @@ for trx in "$results"/*.trx; do
   p=$(get passed); f=$(get failed); t=$(get total); e=$(get executed); n=$(get notExecuted)
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0} + $(get error || echo 0) + $(get timeout || echo 0) + $(get aborted || echo 0)))
-  skipped=$((skipped + ${n:-0}))
+  # Skipped tests are in the total but not executed (xunit reports them so; notExecuted stays 0).
+  notrun=$(( ${t:-0} - ${e:-0} ))
+  skipped=$((skipped + (notrun > ${n:-0} ? notrun : ${n:-0})))
 done
 test_projects=$(ls -d tests/*/ | wc -l)
 if [ "$files" -lt "$test_projects" ]; then
