@@ -1,25 +1,20 @@
 #!/usr/bin/env bash
-# Sets up the machine, then replays the bundled sample capture: frames from VM web-1 on host-a
-# (ARP for its gateway, traffic to a local VM, to a VM on another host, to the internet, and a few
-# that must be dropped) go through a pipeline built from data/samples/host-a.json.
+# The live demo (needs root): builds the end-to-end topology of network namespaces — the control
+# plane over TLS on a management bridge, agents host-a and host-b with guests on TAP devices that
+# real DHCP clients configure, the underlay, the userspace underlay router and an "internet"
+# namespace — runs the quickstart manifests, shows guests pinging each other, internet clients
+# reaching web-1 and web-2 through the public load balancer, web-1 reaching the internet from its
+# VirtualIP, prints `metalagent status` and `metalagent get`, and tears everything down (also on
+# failure). Every packet stays inside the namespaces it creates.
+# The offline demo (replay of a sample capture, no root needed) is scripts/demo-replay.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "demo.sh: the live demo creates network namespaces and TAP devices: run it as root" >&2
+  echo "         (scripts/demo-replay.sh runs the offline replay demo without root)" >&2
+  exit 2
+fi
 bash scripts/setup.sh
-dotnet build src/MetalAgent.Agent -c Release --nologo -v q
-agent=(dotnet src/MetalAgent.Agent/bin/Release/net10.0/metalagent.dll)
-out=out/replay
-rm -rf "$out"
-
-echo "== validate and compile the host state"
-"${agent[@]}" validate --state data/samples/host-a.json
-"${agent[@]}" compile --state data/samples/host-a.json | head -40
-
-echo
-echo "== replay data/samples/host-a-web-1.pcap into port web-1"
-"${agent[@]}" replay --state data/samples/host-a.json --in data/samples/host-a-web-1.pcap --port web-1 --out "$out"
-
-echo
-for f in "$out"/*.pcap; do
-  echo "== tcpdump -nr $f"
-  tcpdump -nr "$f" 2>/dev/null
-done
+dotnet build tests/MetalAgent.EndToEnd.Tests -c Release --nologo -v q
+dotnet test tests/MetalAgent.EndToEnd.Tests -c Release --no-build --nologo \
+  --filter "FullyQualifiedName~LiveDemoTests" --logger "console;verbosity=detailed"
