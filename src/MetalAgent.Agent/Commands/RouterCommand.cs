@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MetalAgent.Agent.Router;
+using MetalAgent.Agent.Sync;
 using MetalAgent.Backends;
 using MetalAgent.Backends.Linux;
 using MetalAgent.Packets;
@@ -56,12 +57,9 @@ internal static class RouterCommand
             {
                 errors.Add($"--server {result.GetValue(server)}: expected an http:// or https:// URL");
             }
-            FileInfo? certFile = result.GetValue(cert);
-            FileInfo? keyFile = result.GetValue(key);
-            if ((certFile is null) != (keyFile is null))
-            {
-                errors.Add("--cert and --key go together");
-            }
+            // The same TLS material and checks as the agent's sync client: https needs all three files.
+            using ClientTlsMaterial? tls = serverUri is null ? null
+                : ClientTlsMaterial.TryForServer(serverUri, result.GetValue(ca)?.FullName, result.GetValue(cert)?.FullName, result.GetValue(key)?.FullName, errors);
             if (errors.Count > 0)
             {
                 foreach (string error in errors)
@@ -70,7 +68,6 @@ internal static class RouterCommand
                 }
                 return 2;
             }
-            var tls = new RouterTlsFiles(result.GetValue(ca)?.FullName, certFile?.FullName, keyFile?.FullName);
             using ILoggerFactory logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
             PacketSocketPort? underlayPort = null;
             PacketSocketPort? internetPort = null;

@@ -14,7 +14,8 @@ public sealed class RouterHostOptions
     /// <summary>The control plane; null runs without a view (decapsulation only).</summary>
     public Uri? Server { get; init; }
 
-    public RouterTlsFiles? Tls { get; init; }
+    /// <summary>Client certificate and server CA for an https server (owned by the caller); null for http on loopback.</summary>
+    public Sync.ClientTlsMaterial? Tls { get; init; }
 
     /// <summary>How often the counters are logged when they changed; zero turns it off.</summary>
     public TimeSpan CounterLogInterval { get; init; } = TimeSpan.FromSeconds(60);

@@ -1,6 +1,4 @@
 using System.Net.Http;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using MetalAgent.ControlPlane.V1;
@@ -26,7 +24,7 @@ public sealed class RouterViewClient : IDisposable
     private readonly GrpcChannel _channel;
     private long _updates;
 
-    public RouterViewClient(Uri server, RouterTlsFiles? tls, string name, RouterPipeline pipeline, ILogger logger)
+    public RouterViewClient(Uri server, Sync.ClientTlsMaterial? tls, string name, RouterPipeline pipeline, ILogger logger)
     {
         _server = server;
         _name = name;
@@ -43,9 +41,9 @@ public sealed class RouterViewClient : IDisposable
     /// <summary>View updates applied so far.</summary>
     public long Updates => Interlocked.Read(ref _updates);
 
-    /// <summary>An HTTP/2 handler with keepalive pings (a dead stream is noticed within seconds) and,
-    /// when given, the client certificate and a server validation against the CA alone.</summary>
-    public static SocketsHttpHandler CreateHandler(RouterTlsFiles? tls)
+    /// <summary>An HTTP/2 handler with keepalive pings (a dead stream is noticed within seconds) and, for
+    /// https, the client certificate and a server validation against the given CA alone.</summary>
+    public static SocketsHttpHandler CreateHandler(Sync.ClientTlsMaterial? tls)
     {
         var handler = new SocketsHttpHandler
         {
@@ -56,41 +54,8 @@ public sealed class RouterViewClient : IDisposable
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             EnableMultipleHttp2Connections = true,
         };
-        if (tls?.Certificate is { } certificate)
-        {
-            if (tls.Key is null)
-            {
-                throw new ArgumentException("a client certificate needs its key", nameof(tls));
-            }
-            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(certificate, tls.Key)];
-        }
-        if (tls?.CertificateAuthority is { } caPath)
-        {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(caPath);
-            if (roots.Count == 0)
-            {
-                throw new ArgumentException($"{caPath}: no certificate in it", nameof(tls));
-            }
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, errors) => Validate(presented, errors, roots);
-        }
+        tls?.ApplyTo(handler);
         return handler;
-    }
-
-    /// <summary>The server's certificate must chain to one of <paramref name="roots"/> (and nothing else)
-    /// and name the host the URL names.</summary>
-    private static bool Validate(X509Certificate? presented, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (presented is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false;
-        }
-        using X509Certificate2 certificate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
     }
 
     /// <summary>Watches until <paramref name="token"/> is cancelled; never throws for server trouble.</summary>

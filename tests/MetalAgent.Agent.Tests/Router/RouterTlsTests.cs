@@ -6,10 +6,11 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MetalAgent.Agent.Router;
+using MetalAgent.Agent.Sync;
 
 namespace MetalAgent.Agent.Tests.Router;
 
-/// <summary>The router's control-plane handler: it presents its client certificate and accepts only a
+/// <summary>The router's control-plane handler (the sync client's <see cref="ClientTlsMaterial"/>): it presents its client certificate and accepts only a
 /// server certificate chaining to the given CA (checked against a TLS server on loopback).</summary>
 public sealed class RouterTlsTests : IDisposable
 {
@@ -23,7 +24,7 @@ public sealed class RouterTlsTests : IDisposable
         using X509Certificate2 ca = CreateCa("MetalAgent test CA");
         using X509Certificate2 server = Issue(ca, "CN=localhost", server: true);
         using X509Certificate2 client = Issue(ca, "CN=router, OU=router", server: false);
-        RouterTlsFiles files = Write(ca, client);
+        using ClientTlsMaterial files = Write(ca, client);
 
         (HttpStatusCode status, string? subject) = await Exchange(server, files, ca.Subject);
         Assert.Equal(HttpStatusCode.OK, status);
@@ -37,7 +38,7 @@ public sealed class RouterTlsTests : IDisposable
         using X509Certificate2 other = CreateCa("Another CA");
         using X509Certificate2 server = Issue(other, "CN=localhost", server: true);
         using X509Certificate2 client = Issue(ca, "CN=router, OU=router", server: false);
-        RouterTlsFiles files = Write(ca, client);
+        using ClientTlsMaterial files = Write(ca, client);
 
         var e = await Assert.ThrowsAsync<HttpRequestException>(() => Exchange(server, files, ca.Subject));
         Assert.IsType<AuthenticationException>(e.InnerException);
@@ -45,7 +46,7 @@ public sealed class RouterTlsTests : IDisposable
 
     /// <summary>One HTTPS request through the router's handler to a TLS server that asks for a client
     /// certificate; returns the status and the client certificate's subject as the server saw it.</summary>
-    private static async Task<(HttpStatusCode, string?)> Exchange(X509Certificate2 serverCertificate, RouterTlsFiles files, string clientIssuer)
+    private static async Task<(HttpStatusCode, string?)> Exchange(X509Certificate2 serverCertificate, ClientTlsMaterial files, string clientIssuer)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -80,13 +81,13 @@ public sealed class RouterTlsTests : IDisposable
         return (response.StatusCode, subject);
     }
 
-    private RouterTlsFiles Write(X509Certificate2 ca, X509Certificate2 client)
+    private ClientTlsMaterial Write(X509Certificate2 ca, X509Certificate2 client)
     {
         string caPath = Path.Combine(_dir, "ca.pem"), certPath = Path.Combine(_dir, "router.pem"), keyPath = Path.Combine(_dir, "router.key");
         File.WriteAllText(caPath, ca.ExportCertificatePem());
         File.WriteAllText(certPath, client.ExportCertificatePem());
         File.WriteAllText(keyPath, client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
-        return new RouterTlsFiles(caPath, certPath, keyPath);
+        return ClientTlsMaterial.ForServer(new Uri("https://localhost/"), caPath, certPath, keyPath)!;
     }
 
     private static X509Certificate2 CreateCa(string name)
