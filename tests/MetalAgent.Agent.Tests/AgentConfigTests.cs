@@ -1,5 +1,6 @@
 using System.Net;
 using MetalAgent.Agent.Configuration;
+using MetalAgent.Tests.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace MetalAgent.Agent.Tests;
@@ -37,7 +38,7 @@ public sealed class AgentConfigTests : IDisposable
     [Fact]
     public void Every_setting_is_read_from_the_file()
     {
-        var ca = new TestCertificateAuthority("config-ca", _dir);
+        using var ca = new TestCertificateAuthority("config-ca", _dir);
         (string cert, string key) = ca.IssueClient("host", "host-a");
         string path = Write($$"""
             host: host-a

@@ -11,12 +11,13 @@ using MetalAgent.ControlPlane.Server;
 using MetalAgent.ControlPlane.V1;
 using MetalAgent.Model.V1;
 using PacketDotNet;
+using MetalAgent.Tests.Shared;
 
 namespace MetalAgent.Agent.Tests;
 
 /// <summary>The real control plane serving TLS on 127.0.0.1 with client certificates from a test CA: each role
 /// gets what it may and nothing else; certificates from elsewhere get nothing.</summary>
-public sealed class TlsSyncTests : IAsyncLifetime
+public sealed class TlsSyncTests : IAsyncLifetime, IDisposable
 {
     private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(30);
 
@@ -53,6 +54,12 @@ public sealed class TlsSyncTests : IAsyncLifetime
               clientCa: {_ca.CertificatePath}
             """;
         _server = await ControlPlaneHost.StartAsync(ControlPlaneConfig.Parse(yaml, _dir), ManifestDirectory);
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _rogue.Dispose();
     }
 
     public async Task DisposeAsync()

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
+using MetalAgent.Tests.Shared;
 
 namespace MetalAgent.EndToEnd.Tests.Kit;
 
@@ -24,7 +25,7 @@ internal sealed class ManagementNetwork : IDisposable
     public ManagementNetwork(string directory, string ns)
     {
         Namespace = ns;
-        _ca = new TestCertificateAuthority(Path.Combine(directory, "pki"));
+        _ca = new TestCertificateAuthority("pki", directory);
         _server = _ca.IssueServer("controlplane", ServerAddress);
         Command.Run("ip", "-n", ns, "link", "add", "mgmt", "type", "bridge");
         Command.Run("ip", "-n", ns, "link", "set", "mgmt", "up");

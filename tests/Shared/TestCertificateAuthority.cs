@@ -2,11 +2,11 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace MetalAgent.EndToEnd.Tests.Kit;
+namespace MetalAgent.Tests.Shared;
 
-/// <summary>The topology's throw-away CA: issues the control plane's server certificate and the client
-/// certificates naming each caller (OU = role: host, router, operator; CN = name), as PEM files, with
-/// <see cref="CertificateRequest"/> (no openssl). ECDSA P-256, valid for a day.</summary>
+/// <summary>A throw-away CA for tests (linked into the test projects that need one): issues server
+/// certificates and client certificates naming each caller (OU = role: host, router, operator; CN = name),
+/// as PEM files, with <see cref="CertificateRequest"/> (no openssl). ECDSA P-256, valid for a day.</summary>
 internal sealed class TestCertificateAuthority : IDisposable
 {
     private static readonly Oid s_serverAuth = new("1.3.6.1.5.5.7.3.1");
@@ -16,11 +16,12 @@ internal sealed class TestCertificateAuthority : IDisposable
     private readonly string _directory;
     private long _serial;
 
-    public TestCertificateAuthority(string directory)
+    public TestCertificateAuthority(string name, string directory)
     {
-        _directory = Directory.CreateDirectory(directory).FullName;
+        // Each CA writes into a folder of its own, so two CAs may issue certificates with the same name.
+        _directory = Directory.CreateDirectory(Path.Combine(directory, name)).FullName;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=metalagent e2e CA, O=metalagent tests", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={name}, O=metalagent tests", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
@@ -34,9 +35,13 @@ internal sealed class TestCertificateAuthority : IDisposable
 
     public X509Certificate2 Certificate => _certificate;
 
-    /// <summary>A server certificate for the given address.</summary>
-    public (string Certificate, string Key) IssueServer(string name, IPAddress address) =>
-        Issue($"CN={name}, O=metalagent tests", "server-" + name, s_serverAuth, san => san.AddIpAddress(address));
+    /// <summary>A server certificate for <paramref name="address"/> (default 127.0.0.1) and localhost.</summary>
+    public (string Certificate, string Key) IssueServer(string name, IPAddress? address = null) =>
+        Issue($"CN={name}, O=metalagent tests", "server-" + name, s_serverAuth, san =>
+        {
+            san.AddIpAddress(address ?? IPAddress.Loopback);
+            san.AddDnsName("localhost");
+        });
 
     /// <summary>A client certificate with subject <c>CN=name, OU=role</c>.</summary>
     public (string Certificate, string Key) IssueClient(string role, string name) =>
