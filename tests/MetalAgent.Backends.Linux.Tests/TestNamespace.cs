@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
+using MetalAgent.Tests.Shared;
 
 namespace MetalAgent.Backends.Linux.Tests;
 
@@ -11,17 +10,13 @@ namespace MetalAgent.Backends.Linux.Tests;
 /// </summary>
 internal sealed class TestNamespace : IDisposable
 {
-    private const string Prefix = "mat-";
-    private static readonly Lazy<bool> s_swept = new(SweepStale);
-
     private TestNamespace(string name) => Name = name;
 
     public string Name { get; }
 
     public static TestNamespace Create()
     {
-        _ = s_swept.Value;
-        var ns = new TestNamespace($"{Prefix}{Environment.ProcessId}-{RandomSuffix()}");
+        var ns = new TestNamespace(TestNamespaceTool.NewName());
         Ip("netns", "add", ns.Name);
         try
         {
@@ -40,7 +35,7 @@ internal sealed class TestNamespace : IDisposable
     }
 
     /// <summary>A unique interface name "mat" + 8 hex + <paramref name="suffix"/> (at most 15 chars).</summary>
-    public static string InterfaceName(string suffix = "") => "mat" + RandomSuffix() + suffix;
+    public static string InterfaceName(string suffix = "") => "mat" + TestNamespaceTool.RandomSuffix() + suffix;
 
     /// <summary>Creates a veth pair inside the namespace, both ends up with the MTU; returns (port end, outside end).</summary>
     public (string Inside, string Outside) AddVethPair(int mtu = 9000)
@@ -59,48 +54,5 @@ internal sealed class TestNamespace : IDisposable
     public void Dispose() => Ip("netns", "del", Name);
 
     /// <summary>Runs iproute2 and throws with its stderr when it fails.</summary>
-    public static string Ip(params string[] args)
-    {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using Process p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ip {string.Join(' ', args)}: exit {p.ExitCode}: {error.Trim()}");
-        }
-        return output;
-    }
-
-    private static string RandomSuffix() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-
-    private static bool SweepStale()
-    {
-        if (!Directory.Exists(NetworkNamespace.NamedDirectory))
-        {
-            return true;
-        }
-        foreach (string path in Directory.GetFiles(NetworkNamespace.NamedDirectory, Prefix + "*"))
-        {
-            string name = Path.GetFileName(path);
-            string[] parts = name.Split('-');
-            if (parts.Length == 3 && int.TryParse(parts[1], out int pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
-            {
-                try
-                {
-                    Ip("netns", "del", name);
-                }
-                catch (InvalidOperationException)
-                {
-                    // Another test process swept it first.
-                }
-            }
-        }
-        return true;
-    }
+    public static string Ip(params string[] args) => TestNamespaceTool.Ip(args);
 }
