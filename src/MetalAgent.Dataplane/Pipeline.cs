@@ -21,12 +21,26 @@ public static class Pipeline
         {
             return Verdict.Drop(DropReasons.FromParse(error));
         }
+        return Dispatch(ref ctx);
+    }
+
+    /// <summary><see cref="Process"/> for a frame the worker already parsed without error (its burst
+    /// prefetch pass, <see cref="Runtime.FlowPrefetch"/>): the frame is not parsed again.</summary>
+    public static Verdict ProcessParsed(BoundSnapshot bound, PacketPool pool, ref PacketDescriptor packet, WorkerContext worker, in PacketHeaders parsed)
+    {
+        var ctx = new PacketContext(bound, worker, pool.Buffer(packet.Buffer), ref packet);
+        ctx.Headers = parsed;
+        return Dispatch(ref ctx);
+    }
+
+    private static Verdict Dispatch(ref PacketContext ctx)
+    {
         PortEntry[] ports = ctx.Tables.Ports;
-        if ((uint)packet.Port >= (uint)ports.Length || !ports[packet.Port].Present)
+        if ((uint)ctx.InPort >= (uint)ports.Length || !ports[ctx.InPort].Present)
         {
             return Verdict.Drop(DropReason.UnknownPort);
         }
-        return ports[packet.Port].Kind == PortKind.Vm
+        return ports[ctx.InPort].Kind == PortKind.Vm
             ? VmIngressStage.Process(ref ctx)
             : UplinkIngressStage.Process(ref ctx);
     }

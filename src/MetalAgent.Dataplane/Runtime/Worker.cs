@@ -16,6 +16,8 @@ public sealed class Worker : IDisposable
     private readonly WorkerWakeup _wakeup = new();
     private readonly PacketDescriptor[] _rx = new PacketDescriptor[BurstSize];
     private readonly ulong[] _keyHashes = new ulong[BurstSize];
+    private readonly Packets.PacketHeaders[] _parsed = new Packets.PacketHeaders[BurstSize];
+    private readonly bool[] _parseOk = new bool[BurstSize];
     private readonly TxBatches _tx;
     private readonly RouterAdvertiser _advertiser = new();
     private readonly GatewayResolver? _resolver;
@@ -105,7 +107,9 @@ public sealed class Worker : IDisposable
                 ref PacketDescriptor p = ref _rx[i];
                 p.Port = (ushort)port;
                 Counters.Rx(port, p.Length);
-                Verdict v = Pipeline.Process(bound, _pool, ref p, _context);
+                Verdict v = _parseOk[i]
+                    ? Pipeline.ProcessParsed(bound, _pool, ref p, _context, in _parsed[i])
+                    : Pipeline.Process(bound, _pool, ref p, _context);
                 if (v.Kind == VerdictKind.Forward)
                 {
                     if (!_tx.Add(v.Port, p))
@@ -138,15 +142,16 @@ public sealed class Worker : IDisposable
         return total;
     }
 
-    /// <summary>Passes 1 and 2 of a burst (see <see cref="FlowPrefetch"/>): every packet's flow bucket,
-    /// then every packet's flow entry, start loading before the first packet is processed.</summary>
+    /// <summary>Passes 1 and 2 of a burst (see <see cref="FlowPrefetch"/>): every packet is parsed (once:
+    /// the parse is kept for the pipeline) and its flow bucket, then its flow entry, start loading before
+    /// the first packet is processed.</summary>
     private void PrefetchFlows(Tables.Snapshot.DataplaneSnapshot tables, int port, int n)
     {
         Flows.FlowTable<Flows.FlowState> flows = _context.Conntrack.Table;
         ulong[] hashes = _keyHashes;
         for (int i = 0; i < n; i++)
         {
-            ulong hash = FlowPrefetch.KeyHash(tables, _pool.Frame(in _rx[i]), port);
+            ulong hash = FlowPrefetch.KeyHash(tables, _pool.Frame(in _rx[i]), port, ref _parsed[i], out _parseOk[i]);
             hashes[i] = hash;
             if (hash != 0)
             {
