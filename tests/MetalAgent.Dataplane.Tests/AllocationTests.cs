@@ -1,4 +1,5 @@
 using static MetalAgent.Dataplane.Tests.TestFrames;
+using MetalAgent.Tests.Shared;
 
 namespace MetalAgent.Dataplane.Tests;
 
@@ -39,25 +40,8 @@ public class AllocationTests
             }
         }
 
-        // Creates the flows and warms up past tiered compilation's call counting (30 calls), then
-        // measures in windows of 50 rounds: one-time runtime work (method promotion, lazy type
-        // initialization) lands in some window at a moment that depends on timing, but an allocation
-        // per packet shows in every window. The last window must be clean.
-        for (int r = 0; r < 100; r++)
-        {
-            Round();
-        }
-        var perWindow = new List<long>();
-        for (int w = 0; w < 8 && (perWindow.Count < 2 || perWindow[^1] != 0); w++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int r = 0; r < 50; r++)
-            {
-                Round();
-            }
-            perWindow.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.True(perWindow[^1] == 0, $"bytes allocated per window of 50 rounds: {string.Join(", ", perWindow)}");
+        // Creates the flows and warms up past tiered compilation's call counting, then measures.
+        AllocationProbe.AssertNone(Round, roundsPerWindow: 50, warmUp: 100);
         // Remote, VirtualIP and NAT leave by the uplink every round (the LB flow may pick the local target).
         Assert.True(h.Dataplane.Sum(c => c.TxPackets(h.Snapshot.FindPort("uplink0"))) >= 100 * 3);
         Assert.True(h.Dataplane.Sum(c => c.Drops(DropReason.SpoofedSource)) >= 100);

@@ -1,4 +1,5 @@
 using MetalAgent.Tables.Classifier;
+using MetalAgent.Tests.Shared;
 
 namespace MetalAgent.Tables.Tests.Classifier;
 
@@ -13,14 +14,12 @@ public sealed class ClassifierAllocationTests
         var results = new int[keys.Length];
         table.Classify(keys, results); // warm up
         int sum = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 20; round++)
+        int round = 0;
+        AllocationProbe.AssertNone(() =>
         {
             table.Classify(keys, results);
-            sum += table.Classify(in keys[round]);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+            sum += table.Classify(in keys[round++ % keys.Length]);
+        }, roundsPerWindow: 20, warmUp: 5);
         Assert.NotEqual(0, sum + results[^1] + 1); // keep the results alive
     }
 
@@ -45,14 +44,12 @@ public sealed class ClassifierAllocationTests
         var results = new int[keys.Length];
         table.Classify(keys, results);
         int sum = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 20; round++)
+        int round = 0;
+        AllocationProbe.AssertNone(() =>
         {
             table.Classify(keys, results);
-            sum += table.Classify(in keys[round]);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+            sum += table.Classify(in keys[round++ % keys.Length]);
+        }, roundsPerWindow: 20, warmUp: 5);
         Assert.NotEqual(0, sum + results[^1] + 1);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using CsCheck;
 using MetalAgent.Tables.Lpm;
+using MetalAgent.Tests.Shared;
 
 namespace MetalAgent.Tables.Tests.Lpm;
 
@@ -173,17 +174,14 @@ public class Lpm4TableTests
         var results = new uint[addresses.Length];
         table.Lookup(addresses, results);
         uint sink = table.Lookup(addresses[0]);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 100; round++)
+        AllocationProbe.AssertNone(() =>
         {
             table.Lookup(addresses, results);
             foreach (uint address in addresses)
             {
                 sink ^= table.Lookup(address);
             }
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        }, roundsPerWindow: 50);
         Assert.NotEqual(sink, results[0] ^ sink ^ 1);
     }
 
